@@ -1,0 +1,45 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Lazy MMU nesting test suite.  Kernel-module conventions first:
+#   make [KDIR=...] [ARCH=... CROSS_COMPILE=... LLVM=1 W=1 C=1]
+# builds kmod/lazy_mmu_test.ko (and kunit/lazy_mmu_nesting_kunit.ko when
+# KDIR has KUnit) against KDIR.  `make help` lists the other targets.
+
+KDIR ?= /lib/modules/$(shell uname -r)/build
+PWD := $(shell pwd)
+
+# Passed through to the kernel's build when set.
+KBUILD_PASS := $(foreach v,ARCH CROSS_COMPILE LLVM W C,$(if $($(v)),$(v)=$($(v))))
+
+# Targets for `make run`: GUEST_ARCH=amd64|arm64|"amd64 arm64",
+# KERNEL_VERSION=newest|7.2|6.12|7.3.4+deb13.
+GUEST_ARCH ?= amd64 arm64
+KERNEL_VERSION ?= newest
+
+.PHONY: all modules clean help run check
+
+all: modules
+
+modules:
+	$(MAKE) -C $(KDIR) M=$(PWD) $(KBUILD_PASS) modules
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(PWD) clean 2>/dev/null || \
+		find . \( -name '*.o' -o -name '*.ko' -o -name '*.mod*' -o -name '.*.cmd' \
+		-o -name 'lmm_api.h' -o -name modules.order -o -name Module.symvers \) -delete
+
+run:
+	scripts/run --kernel $(KERNEL_VERSION) $(GUEST_ARCH)
+
+check:
+	scripts/check
+
+help:
+	@echo 'Targets:'
+	@echo '  modules (default)  build the test modules against KDIR=$(KDIR)'
+	@echo '                     (ARCH, CROSS_COMPILE, LLVM=1, W=1, C=1 passed through)'
+	@echo '  run                run the suite on Debian kernels under QEMU'
+	@echo '                     GUEST_ARCH="$(GUEST_ARCH)" KERNEL_VERSION=$(KERNEL_VERSION)'
+	@echo '  check              everything CI gates on (make run + self-tests)'
+	@echo '  clean              remove build products'
+	@echo 'Results of `make run` go to out/<run>/ (KTAP, JSON, JUnit, console logs).'

@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Plain test module for the lazy MMU nesting series: runs the shared
+ * scenarios (scenarios/) at load time and prints KTAP v1 in the layout
+ * KUnit uses, so that kernels without KUnit (Debian's) can run the suite
+ * and the same parsers read both.
+ *
+ * insmod fails (-EINVAL) when a case failed or a parameter is invalid, so
+ * that its exit status tells.  The last run's KTAP is kept in
+ * /sys/kernel/debug/lazy_mmu_test/results while the module is loaded.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/debugfs.h>
+#include <linux/kernel.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/vmalloc.h>
+#include <linux/utsname.h>
+
+#include "lmm.h"
+
+#define LMM_SUITE "lazy_mmu_nesting"
+
+static char *cases;
+module_param(cases, charp, 0444);
+MODULE_PARM_DESC(cases, "comma-separated case names to run, optionally case:param_index (default: all)");
+
+static char *seed;
+module_param(seed, charp, 0444);
+MODULE_PARM_DESC(seed, "base seed of the random walks, 0x-prefixed or decimal u64 (default 0x1a2b3c4d)");
+
+static unsigned int walk_steps = 2000;
+module_param(walk_steps, uint, 0444);
+MODULE_PARM_DESC(walk_steps, "calls per random walk, 1..1000000 (default 2000)");
+
+static bool run = true;
+module_param(run, bool, 0444);
+MODULE_PARM_DESC(run, "run the cases at load time (default Y)");
+
+static const struct lmm_case * const lmm_all_cases[] = {
+#define LMM_REF(name) &lmm_case_##name,
+	LMM_CASES(LMM_REF, LMM_REF)
+#undef LMM_REF
+};
+
+/* ===== KTAP output: printk and a buffer for debugfs ===== */
+
+#define LMM_OUT_MAX (256 * 1024)
+
+static char *lmm_out;
+static struct debugfs_blob_wrapper lmm_blob;
+static struct dentry *lmm_dir;
+
+static __printf(2, 3) void ktap(int indent, const char *fmt, ...)
+{
+	char line[LMM_MSG_MAX + 64];
+	va_list args;
+	int n;
+
+	n = snprintf(line, sizeof(line), "%*s", indent * 4, "");
+	va_start(args, fmt);
+	vsnprintf(line + n, sizeof(line) - n, fmt, args);
+	va_end(args);
+	printk(KERN_INFO "%s\n", line);
+	if (lmm_out && lmm_blob.size + strlen(line) + 2 < LMM_OUT_MAX)
+		lmm_blob.size += scnprintf(lmm_out + lmm_blob.size,
+					   LMM_OUT_MAX - lmm_blob.size,
+					   "%s\n", line);
+}
+
+/* Failure messages of the running case, printed before its result line. */
+struct lmm_kmod_run {
+	int indent;
+};
+
+void lmm_report_failure(struct lmm_test *t, const char *msg)
+{
+	struct lmm_kmod_run *r = t->priv;
+
+	ktap(r->indent, "# %s", msg);
+}
+
+/* ===== Parameters ===== */
+
+/* Selection per case: a param index, -1 for all, -2 when not selected. */
+static int lmm_selected[ARRAY_SIZE(lmm_all_cases)];
+
+static int lmm_parse_params(void)
+{
+	char *buf, *s, *tok;
+	unsigned int i;
+	int ret = 0;
+
+	if (walk_steps < 1 || walk_steps > 1000000) {
+		pr_err("invalid walk_steps=%u: must be 1..1000000\n", walk_steps);
+		return -EINVAL;
+	}
+	lmm_walk_steps = walk_steps;
+
+	if (seed) {
+		u64 v;
+
+		if (kstrtou64(seed, 0, &v)) {
+			pr_err("invalid seed='%s': not a u64\n", seed);
+			return -EINVAL;
+		}
+		lmm_seed_base = v;
+	}
+
+	for (i = 0; i < ARRAY_SIZE(lmm_all_cases); i++)
+		lmm_selected[i] = cases && *cases ? -2 : -1;
+	if (!cases || !*cases)
+		return 0;
+
+	buf = kstrdup(cases, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	s = buf;
+	while ((tok = strsep(&s, ",")) != NULL) {
+		char *colon = strchr(tok, ':');
+		int idx = -1;
+
+		if (!*tok)
+			continue;
+		if (colon) {
+			*colon = '\0';
+			if (kstrtoint(colon + 1, 10, &idx) || idx < 0) {
+				pr_err("invalid case parameter index in '%s:%s'\n", tok, colon + 1);
+				ret = -EINVAL;
+				break;
+			}
+		}
+		for (i = 0; i < ARRAY_SIZE(lmm_all_cases); i++)
+			if (!strcmp(tok, lmm_all_cases[i]->name))
+				break;
+		if (i == ARRAY_SIZE(lmm_all_cases)) {
+			pr_err("unknown case '%s' in cases=\n", tok);
+			ret = -EINVAL;
+			break;
+		}
+		if (idx >= 0 && idx >= (int)lmm_all_cases[i]->nparams) {
+			pr_err("case '%s' has %u parameters, index %d is out of range\n",
+			       tok, lmm_all_cases[i]->nparams, idx);
+			ret = -EINVAL;
+			break;
+		}
+		lmm_selected[i] = idx;
+	}
+	kfree(buf);
+	return ret;
+}
+
+/* ===== Running ===== */
+
+enum lmm_result { LMM_PASS, LMM_FAIL, LMM_SKIP };
+
+static enum lmm_result lmm_run_one(const struct lmm_case *c,
+				   const struct lmm_param *p, int indent,
+				   unsigned int num, const char *name)
+{
+	struct lmm_kmod_run r = { .indent = indent };
+	struct lmm_test t = { .priv = &r, .param = p };
+
+	lmm_run_case(c, &t);
+	if (t.failures) {
+		ktap(indent, "not ok %u %s", num, name);
+		return LMM_FAIL;
+	}
+	if (t.skipped) {
+		ktap(indent, "ok %u %s # SKIP %s", num, name, t.skip_reason);
+		return LMM_SKIP;
+	}
+	ktap(indent, "ok %u %s", num, name);
+	return LMM_PASS;
+}
+
+static enum lmm_result lmm_run_param_case(const struct lmm_case *c, int only,
+					  unsigned int num)
+{
+	unsigned int i, n = 0, pass = 0, fail = 0, skip = 0;
+	char desc[LMM_DESC_MAX];
+
+	ktap(2, "KTAP version 1");
+	ktap(2, "# Subtest: %s", c->name);
+	ktap(2, "1..%u", only >= 0 ? 1 : c->nparams);
+	for (i = 0; i < c->nparams; i++) {
+		if (only >= 0 && i != only)
+			continue;
+		c->desc(&c->params[i], desc);
+		switch (lmm_run_one(c, &c->params[i], 2, ++n, desc)) {
+		case LMM_PASS:
+			pass++;
+			break;
+		case LMM_FAIL:
+			fail++;
+			break;
+		case LMM_SKIP:
+			skip++;
+			break;
+		}
+		cond_resched();
+	}
+	ktap(1, "# %s: pass:%u fail:%u skip:%u total:%u", c->name, pass,
+	     fail, skip, n);
+	if (fail) {
+		ktap(1, "not ok %u %s", num, c->name);
+		return LMM_FAIL;
+	}
+	if (!pass) {
+		ktap(1, "ok %u %s # SKIP all parameters skipped", num, c->name);
+		return LMM_SKIP;
+	}
+	ktap(1, "ok %u %s", num, c->name);
+	return LMM_PASS;
+}
+
+static int lmm_run_all(void)
+{
+	unsigned int i, n = 0, total = 0, pass = 0, fail = 0, skip = 0;
+
+	lmm_blob.size = 0;
+	for (i = 0; i < ARRAY_SIZE(lmm_all_cases); i++)
+		total += lmm_selected[i] != -2;
+
+	ktap(0, "KTAP version 1");
+	ktap(0, "1..1");
+	ktap(1, "KTAP version 1");
+	ktap(1, "# Subtest: " LMM_SUITE);
+	ktap(1, "# module: " KBUILD_MODNAME);
+	ktap(1, "# kernel: %s %s, api: %s (generation %d), arch flag: %s",
+	     init_utsname()->release, init_utsname()->machine, LMM_API_NAME,
+	     LMM_API_GEN, lmm_arch_flag_name());
+	ktap(1, "# seed: 0x%llx, walk_steps: %u", lmm_seed_base, lmm_walk_steps);
+	ktap(1, "1..%u", total);
+
+	for (i = 0; i < ARRAY_SIZE(lmm_all_cases); i++) {
+		const struct lmm_case *c = lmm_all_cases[i];
+		enum lmm_result res;
+
+		if (lmm_selected[i] == -2)
+			continue;
+		if (c->nparams)
+			res = lmm_run_param_case(c, lmm_selected[i], ++n);
+		else
+			res = lmm_run_one(c, NULL, 1, ++n, c->name);
+		pass += res == LMM_PASS;
+		fail += res == LMM_FAIL;
+		skip += res == LMM_SKIP;
+		cond_resched();
+	}
+	ktap(0, "# " LMM_SUITE ": pass:%u fail:%u skip:%u total:%u", pass,
+	     fail, skip, n);
+	if (fail)
+		ktap(0, "not ok 1 " LMM_SUITE);
+	else if (!pass)
+		ktap(0, "ok 1 " LMM_SUITE " # SKIP no case ran");
+	else
+		ktap(0, "ok 1 " LMM_SUITE);
+	ktap(0, "# Totals: pass:%u fail:%u xfail:0 xpass:0 skip:%u error:0",
+	     pass, fail, skip);
+	return fail ? -EINVAL : 0;
+}
+
+static int __init lmm_kmod_init(void)
+{
+	int ret;
+
+	ret = lmm_parse_params();
+	if (ret)
+		return ret;
+	if (!run)
+		return 0;
+
+	lmm_out = vzalloc(LMM_OUT_MAX);
+	if (!lmm_out)
+		return -ENOMEM;
+	lmm_blob.data = lmm_out;
+
+	ret = lmm_run_all();
+	if (ret) {
+		pr_err("test cases failed: see the KTAP output above\n");
+		vfree(lmm_out);
+		lmm_out = NULL;
+		return ret;
+	}
+	lmm_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	debugfs_create_blob("results", 0444, lmm_dir, &lmm_blob);
+	return 0;
+}
+
+static void __exit lmm_kmod_exit(void)
+{
+	debugfs_remove_recursive(lmm_dir);
+	vfree(lmm_out);
+}
+
+module_init(lmm_kmod_init);
+module_exit(lmm_kmod_exit);
+
+MODULE_DESCRIPTION("Tests of the lazy MMU mode nesting API (plain module, KTAP output)");
+MODULE_LICENSE("GPL");

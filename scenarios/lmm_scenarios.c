@@ -1,0 +1,921 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Scenarios of the lazy MMU nesting test suite, shared by the KUnit suite
+ * (kunit/) and the plain test module (kmod/).
+ *
+ * Testing strategy: every call to lazy_mmu_mode_{enable,disable,pause,
+ * resume}() made by a scenario is mirrored in a reference model of the
+ * merged semantics (lmm.h).  After each call the task's counters E and P,
+ * the predicate and, where the architecture lets a module see it, the
+ * architecture callback that ran are compared with the model.  The helpers
+ * are static inlines, so this module carries the copy compiled from the
+ * headers it was built against: a broken header turns the cases red even
+ * on an unchanged kernel (see scripts/mutate).
+ *
+ * Architecture observation ("arch probe"):
+ * - arm64: arch_flush/arch_leave clear TIF_LAZY_MMU_PENDING.  The probe sets
+ *   the flag before a call and checks afterwards whether a flush or leave
+ *   ran.  arch_enter is empty there and cannot be observed.
+ * - elsewhere: only the generic state is checked.
+ *
+ * Rules for scenarios: never leave a section open (no early return between
+ * enable and disable: a failed step stops further calls and the case is
+ * unwound by lmm_run_case()); no sleeping in a section where the
+ * architecture runs sections with preemption disabled.
+ */
+
+#include <linux/bitops.h>
+#include <linux/completion.h>
+#include <linux/cpumask.h>
+#include <linux/delay.h>
+#include <linux/interrupt.h>
+#include <linux/irq_work.h>
+#include <linux/kthread.h>
+#include <linux/prandom.h>
+#include <linux/sched.h>
+#include <linux/smp.h>
+#include <linux/string.h>
+#include <linux/sprintf.h>
+#ifdef CONFIG_XEN
+#include <xen/xen.h>
+#endif
+
+#include "lmm.h"
+
+u64 lmm_seed_base = 0x1a2b3c4d;
+unsigned int lmm_walk_steps = 2000;
+
+static const char * const lmm_op_name[LMM_NR_OPS] = {
+	[LMM_ENABLE] = "enable", [LMM_DISABLE] = "disable",
+	[LMM_PAUSE] = "pause", [LMM_RESUME] = "resume",
+};
+
+void lmm_fail(struct lmm_test *t, const char *fmt, ...)
+{
+	char msg[LMM_MSG_MAX];
+	va_list args;
+
+	va_start(args, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, args);
+	va_end(args);
+	t->failures++;
+	lmm_report_failure(t, msg);
+}
+
+void lmm_skip(struct lmm_test *t, const char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	vsnprintf(t->skip_reason, sizeof(t->skip_reason), fmt, args);
+	va_end(args);
+	t->skipped = true;
+}
+
+/* ===== Architecture probe ===== */
+
+#if LMM_TESTABLE && defined(CONFIG_ARM64)
+#define LMM_ARCH_PROBE 1
+/* Calls that clear the pending flag. */
+#define LMM_ARCH_SEEN (LMM_ARCH_LEAVE | LMM_ARCH_FLUSH)
+
+static void lmm_probe_arm(void)
+{
+	set_thread_flag(TIF_LAZY_MMU_PENDING);
+}
+
+/* Which of LMM_ARCH_SEEN ran since lmm_probe_arm(); disarms the probe. */
+static unsigned int lmm_probe_read(void)
+{
+	if (test_and_clear_thread_flag(TIF_LAZY_MMU_PENDING)) {
+		/* Nothing flushed: emit what a real flush would have. */
+		dsb(ishst);
+		isb();
+		return 0;
+	}
+	return LMM_ARCH_SEEN;
+}
+
+const char *lmm_arch_flag_name(void)
+{
+	return "arm64:TIF_LAZY_MMU_PENDING";
+}
+#else
+#define LMM_ARCH_PROBE 0
+#define LMM_ARCH_SEEN 0
+static void lmm_probe_arm(void) { }
+static unsigned int lmm_probe_read(void) { return 0; }
+
+const char *lmm_arch_flag_name(void)
+{
+	return "none (arch callbacks not observable from a module here)";
+}
+#endif
+
+bool lmm_arch_observable(void)
+{
+	return LMM_ARCH_PROBE;
+}
+
+static void lmm_fmt_arch(char *buf, size_t len, unsigned int calls)
+{
+	if (calls == (LMM_ARCH_LEAVE | LMM_ARCH_FLUSH))
+		snprintf(buf, len, "flush/leave");
+	else
+		snprintf(buf, len, "%s%s%s%s", calls ? "" : "none",
+			 calls & LMM_ARCH_ENTER ? "+enter" : "",
+			 calls & LMM_ARCH_LEAVE ? "+leave" : "",
+			 calls & LMM_ARCH_FLUSH ? "+flush" : "");
+}
+
+/* ===== Calling the API and checking the state ===== */
+
+#if LMM_TESTABLE
+static void lmm_call(enum lmm_op op)
+{
+	switch (op) {
+	case LMM_ENABLE:
+		lazy_mmu_mode_enable();
+		break;
+	case LMM_DISABLE:
+		lazy_mmu_mode_disable();
+		break;
+	case LMM_PAUSE:
+		lazy_mmu_mode_pause();
+		break;
+	case LMM_RESUME:
+		lazy_mmu_mode_resume();
+		break;
+	default:
+		break;
+	}
+}
+#else
+static void lmm_call(enum lmm_op op) { }
+#endif
+
+static bool lmm_task_active(struct task_struct *tsk)
+{
+#ifdef LMM_HAVE_TASK_ACTIVE
+	return __task_lazy_mmu_mode_active(tsk);
+#else
+	return lmm_task_e(tsk) > 0 && lmm_task_p(tsk) == 0;
+#endif
+}
+
+/* Observed state of current, in task context. */
+struct lmm_obs {
+	u8 e, p;
+	bool pred, task_active;
+};
+
+static void lmm_observe(struct lmm_obs *o)
+{
+	o->e = lmm_task_e(current);
+	o->p = lmm_task_p(current);
+	o->pred = lmm_predicate();
+	o->task_active = lmm_task_active(current);
+}
+
+/*
+ * Compare current's state with the model after @what; @expect_calls are
+ * the arch callbacks the model says ran, @seen those the probe saw.
+ */
+static bool lmm_check(struct lmm_test *t, const char *what,
+		      unsigned int expect_calls, unsigned int seen)
+{
+	const struct lmm_model *m = &t->model;
+	bool active = lmm_model_task_active(m);
+	char exp_arch[32], obs_arch[32];
+	struct lmm_obs o;
+
+	lmm_observe(&o);
+	/* The probe sees whether any of LMM_ARCH_SEEN ran, not which. */
+	expect_calls = expect_calls & LMM_ARCH_SEEN ? LMM_ARCH_SEEN : 0;
+	if (o.e == m->e && o.p == m->p && o.pred == active &&
+	    o.task_active == active && seen == expect_calls)
+		return true;
+
+	lmm_fmt_arch(exp_arch, sizeof(exp_arch), expect_calls);
+	lmm_fmt_arch(obs_arch, sizeof(obs_arch), seen);
+	lmm_fail(t, "step %u (%s): expected E=%u P=%u active=%d%s%s, observed E=%u P=%u predicate=%d task_active=%d%s%s [seed 0x%llx, arch flag %s]",
+		 t->step, what, m->e, m->p, active,
+		 LMM_ARCH_PROBE ? " arch=" : "", LMM_ARCH_PROBE ? exp_arch : "",
+		 o.e, o.p, o.pred, o.task_active,
+		 LMM_ARCH_PROBE ? " arch=" : "", LMM_ARCH_PROBE ? obs_arch : "",
+		 t->seed, lmm_arch_flag_name());
+	return false;
+}
+
+/*
+ * Make one API call in task context and check the result against the
+ * model.  After the first failure further calls are not made: the case is
+ * unwound by lmm_run_case().
+ */
+static bool lmm_do(struct lmm_test *t, enum lmm_op op)
+{
+	unsigned int calls, seen;
+
+	if (t->failures)
+		return false;
+	t->step++;
+	lmm_probe_arm();
+	lmm_call(op);
+	seen = lmm_probe_read();
+	calls = lmm_model_apply(&t->model, op, false);
+	return lmm_check(t, lmm_op_name[op], calls, seen);
+}
+
+static void lmm_do_n(struct lmm_test *t, enum lmm_op op, unsigned int n)
+{
+	while (n-- && lmm_do(t, op))
+		;
+}
+
+/* Undo whatever state the model still holds, through the API. */
+static void lmm_unwind(struct lmm_test *t)
+{
+	while (t->model.p && lmm_do(t, LMM_RESUME))
+		;
+	while (t->model.e && lmm_do(t, LMM_DISABLE))
+		;
+}
+
+/* Sections run with preemption disabled on these: no sleeping inside. */
+static bool lmm_may_sleep_in_section(void)
+{
+	return !IS_ENABLED(CONFIG_PPC_BOOK3S_64) && !IS_ENABLED(CONFIG_SPARC64);
+}
+
+static const char *lmm_hypervisor(void)
+{
+#ifdef CONFIG_XEN_PV
+	if (xen_pv_domain())
+		return "Xen PV";
+#endif
+#ifdef CONFIG_XEN
+	if (xen_domain())
+		return "Xen";
+#endif
+	return "none";
+}
+
+/* ===== Case runner ===== */
+
+/*
+ * Last resort when a broken helper left current's state behind: put the
+ * counters back to what they were before the case and leave the arch mode
+ * if the broken state had it entered.  The kernel's own helpers are
+ * unchanged (only this module's inline copies can be broken), so the
+ * kernel keeps working.
+ */
+static void lmm_force_restore(u8 e0, u8 p0)
+{
+#if LMM_TESTABLE
+	struct task_struct *tsk = current;
+
+	if (lmm_task_e(tsk) == e0 && lmm_task_p(tsk) == p0)
+		return;
+	if (lmm_task_active(tsk))
+		arch_leave_lazy_mmu_mode();
+	WRITE_ONCE(tsk->lazy_mmu_state.LMM_E_FIELD, e0);
+	WRITE_ONCE(tsk->lazy_mmu_state.LMM_P_FIELD, p0);
+	if (e0 > 0 && p0 == 0)
+		arch_enter_lazy_mmu_mode();
+#endif
+}
+
+void lmm_run_case(const struct lmm_case *c, struct lmm_test *t)
+{
+	u8 e0, p0;
+
+	memset(&t->model, 0, sizeof(t->model));
+	t->step = 0;
+	t->seed = 0;
+
+	if (!LMM_TESTABLE) {
+		if (LMM_API_GEN == 0)
+			lmm_skip(t, "kernel lacks the lazy MMU nesting series (no lazy_mmu_mode_enable() in its headers)");
+		else if (!LMM_ARCH_HAS_MODE)
+			lmm_skip(t, "architecture has no lazy MMU mode (ARCH_HAS_LAZY_MMU_MODE not set)");
+		else
+			lmm_skip(t, "API generation %s is not modelled (v5 and later only)",
+				 LMM_API_NAME);
+		return;
+	}
+
+	e0 = lmm_task_e(current);
+	p0 = lmm_task_p(current);
+	if (e0 || p0) {
+		lmm_fail(t, "precondition: task %s/%d starts with E=%u P=%u, expected 0/0 (hypervisor: %s)%s",
+			 current->comm, task_pid_nr(current), e0, p0,
+			 lmm_hypervisor(),
+			 p0 ? "; a non-zero pause count at task start means unmatched resume() calls, e.g. a context-switch hook resuming a task never paused" : "");
+		return;
+	}
+
+	c->run(t);
+
+	if (!t->failures && !t->skipped &&
+	    (lmm_task_e(current) != e0 || lmm_task_p(current) != p0))
+		lmm_fail(t, "case left current with E=%u P=%u, started with E=%u P=%u",
+			 lmm_task_e(current), lmm_task_p(current), e0, p0);
+	if (t->failures)
+		lmm_force_restore(e0, p0);
+}
+
+static const struct lmm_param *lmm_p(struct lmm_test *t)
+{
+	return t->param;
+}
+
+/* ===== Test cases: state and nesting ===== */
+
+/* A task that has never used the API is idle. */
+static void lmm_initial_state(struct lmm_test *t)
+{
+	lmm_check(t, "initial", 0, 0);
+}
+
+struct lmm_fresh {
+	struct completion done;
+	struct lmm_obs first, after_sleep;
+	struct lmm_obs child;
+	int depth;
+};
+
+static int lmm_fresh_fn(void *data)
+{
+	struct lmm_fresh *f = data;
+
+	lmm_observe(&f->first);
+	/* A few context switches: the state must not drift. */
+	msleep(2);
+	cond_resched();
+	msleep(1);
+	lmm_observe(&f->after_sleep);
+	if (f->depth == 0) {
+		struct lmm_fresh child = { .depth = 1 };
+		struct task_struct *k;
+
+		init_completion(&child.done);
+		k = kthread_run(lmm_fresh_fn, &child, "lmm_fresh2");
+		if (!IS_ERR(k)) {
+			wait_for_completion(&child.done);
+			f->child = child.first;
+		} else {
+			f->child.e = 0xff;
+			f->child.p = 0xff;
+		}
+	}
+	complete(&f->done);
+	return 0;
+}
+
+/*
+ * A new task starts with E = 0, P = 0 and stays there across context
+ * switches, in each fork generation (a Xen PV context-switch hook that
+ * resumes a task never paused breaks this: SERIES.md section 5).
+ */
+static void lmm_fresh_kthread_state(struct lmm_test *t)
+{
+	struct lmm_fresh f = { .depth = 0 };
+	struct task_struct *k;
+
+	init_completion(&f.done);
+	k = kthread_run(lmm_fresh_fn, &f, "lmm_fresh1");
+	if (IS_ERR(k)) {
+		lmm_skip(t, "cannot start a kthread (%ld)", PTR_ERR(k));
+		return;
+	}
+	wait_for_completion(&f.done);
+
+	if (f.first.e || f.first.p || f.first.pred)
+		lmm_fail(t, "new kthread (fork depth 1) starts with E=%u P=%u predicate=%d, expected 0/0/0 (hypervisor: %s)",
+			 f.first.e, f.first.p, f.first.pred, lmm_hypervisor());
+	if (f.after_sleep.e != f.first.e || f.after_sleep.p != f.first.p)
+		lmm_fail(t, "kthread state drifted across context switches: E=%u P=%u -> E=%u P=%u (hypervisor: %s)",
+			 f.first.e, f.first.p, f.after_sleep.e, f.after_sleep.p,
+			 lmm_hypervisor());
+	if (f.child.e || f.child.p)
+		lmm_fail(t, "kthread of fork depth 2 starts with E=%u P=%u, expected 0/0 (depth 1 had P=%u; one less per generation means each new task gets one unmatched resume())",
+			 f.child.e, f.child.p, f.first.p);
+}
+
+/* The sequence of the summary table in the nesting patch. */
+static void lmm_documented_sequence(struct lmm_test *t)
+{
+	lmm_do(t, LMM_ENABLE);		/* arch_enter	E=1 P=0 */
+	lmm_do(t, LMM_ENABLE);		/* nothing	E=2 P=0 */
+	lmm_do(t, LMM_PAUSE);		/* arch_leave	E=2 P=1 */
+	lmm_do(t, LMM_RESUME);		/* arch_enter	E=2 P=0 */
+	lmm_do(t, LMM_DISABLE);		/* arch_flush	E=1 P=0 */
+	lmm_do(t, LMM_DISABLE);		/* arch_leave	E=0 P=0 */
+	lmm_unwind(t);
+}
+
+static const struct lmm_param lmm_nesting_depth_params[] = {
+	{ 1 }, { 2 }, { 3 }, { 16 }, { 17 }, { 32 }, { 128 }, { 254 }, { 255 },
+};
+
+static void lmm_nesting_depth_desc(const struct lmm_param *p, char *buf)
+{
+	snprintf(buf, LMM_DESC_MAX, "depth=%u", p->a);
+}
+
+/*
+ * Nest to the given depth (255 is the deepest legal level of a u8 count)
+ * checking every level on the way in and out, and pause/resume at the top.
+ */
+static void lmm_nesting_depth(struct lmm_test *t)
+{
+	unsigned int depth = lmm_p(t)->a;
+
+	lmm_do_n(t, LMM_ENABLE, depth);
+	lmm_do(t, LMM_PAUSE);
+	lmm_do(t, LMM_RESUME);
+	lmm_do_n(t, LMM_DISABLE, depth);
+	lmm_unwind(t);
+}
+
+static const struct lmm_param lmm_pause_nesting_params[] = {
+	{ 0, 1 }, { 0, 2 }, { 0, 17 }, { 0, 255 },
+	{ 1, 1 }, { 1, 2 }, { 1, 17 }, { 1, 255 },
+	{ 3, 2 }, { 3, 16 }, { 255, 3 },
+};
+
+static void lmm_pause_nesting_desc(const struct lmm_param *p, char *buf)
+{
+	snprintf(buf, LMM_DESC_MAX, "depth=%u,paused=%u", p->a, p->b);
+}
+
+/*
+ * pause()/resume() pairs nest to the given pause depth, at enable depth 0
+ * (legal: no arch call at all) or inside a section (only the outermost
+ * pause leaves and only the outermost resume re-enters).
+ */
+static void lmm_pause_nesting(struct lmm_test *t)
+{
+	const struct lmm_param *p = lmm_p(t);
+
+	lmm_do_n(t, LMM_ENABLE, p->a);
+	lmm_do_n(t, LMM_PAUSE, p->b);
+	lmm_do_n(t, LMM_RESUME, p->b);
+	/* And once more, to see that resume() restored the same depth. */
+	lmm_do(t, LMM_PAUSE);
+	lmm_do(t, LMM_RESUME);
+	lmm_do_n(t, LMM_DISABLE, p->a);
+	lmm_unwind(t);
+}
+
+/* Any enable()/disable() between pause() and resume() is ignored. */
+static void lmm_calls_ignored_while_paused(struct lmm_test *t)
+{
+	lmm_do_n(t, LMM_ENABLE, 2);
+	lmm_do(t, LMM_PAUSE);
+	lmm_do(t, LMM_ENABLE);
+	lmm_do(t, LMM_DISABLE);
+	lmm_do(t, LMM_DISABLE);
+	lmm_do(t, LMM_DISABLE);		/* more than E: still ignored */
+	lmm_do(t, LMM_ENABLE);
+	lmm_do(t, LMM_PAUSE);		/* nested pause */
+	lmm_do(t, LMM_DISABLE);
+	lmm_do(t, LMM_RESUME);
+	lmm_do(t, LMM_ENABLE);
+	lmm_do(t, LMM_RESUME);		/* back at E=2, active */
+	lmm_do(t, LMM_DISABLE);
+	lmm_do(t, LMM_DISABLE);
+	/* Paused with E == 0: enable() is ignored too. */
+	lmm_do(t, LMM_PAUSE);
+	lmm_do(t, LMM_ENABLE);
+	lmm_do(t, LMM_RESUME);
+	lmm_unwind(t);
+}
+
+/* ===== Model-driven random sequences ===== */
+
+static const struct lmm_param lmm_random_walk_params[] = {
+	{ 0 }, { 1 }, { 2 }, { 3 }, { 4 }, { 5 }, { 6 }, { 7 },
+};
+
+static void lmm_random_walk_desc(const struct lmm_param *p, char *buf)
+{
+	snprintf(buf, LMM_DESC_MAX, "seed=0x%llx",
+		 (unsigned long long)(lmm_seed_base + p->a));
+}
+
+/*
+ * A random walk over the four calls that never breaks the API contract
+ * (no enable at E == 255, no disable at E == 0 unless paused, no pause at
+ * P == 255, no resume at P == 0), checked against the model at every step.
+ * The walk is biased towards going deep now and then.
+ */
+static void lmm_random_walk(struct lmm_test *t)
+{
+	struct rnd_state rnd;
+	unsigned int i;
+
+	t->seed = lmm_seed_base + lmm_p(t)->a;
+	prandom_seed_state(&rnd, t->seed);
+	for (i = 0; i < lmm_walk_steps && !t->failures; i++) {
+		const struct lmm_model *m = &t->model;
+		u32 r = prandom_u32_state(&rnd);
+		/* Phases of 64 steps lean towards enable/pause or their inverses. */
+		bool up = (i / 64) & 1 ? (r & 3) != 0 : (r & 3) == 0;
+		enum lmm_op op;
+
+		if ((r >> 8) & 1)
+			op = up ? LMM_ENABLE : LMM_DISABLE;
+		else
+			op = up ? LMM_PAUSE : LMM_RESUME;
+		if (op == LMM_ENABLE && !m->p && m->e == U8_MAX)
+			op = LMM_DISABLE;
+		else if (op == LMM_DISABLE && !m->p && m->e == 0)
+			op = LMM_ENABLE;
+		else if (op == LMM_PAUSE && m->p == U8_MAX)
+			op = LMM_RESUME;
+		else if (op == LMM_RESUME && m->p == 0)
+			op = LMM_PAUSE;
+		lmm_do(t, op);
+	}
+	lmm_unwind(t);
+}
+
+/* ===== Interrupt context ===== */
+
+/* Task states a case can put current in before interrupting it. */
+static const struct lmm_param lmm_ctx_params[] = {
+	{ 0 }, { 1 }, { 2 },
+};
+
+static const char * const lmm_ctx_state_name[] = {
+	"idle", "section", "paused",
+};
+
+static void lmm_ctx_desc(const struct lmm_param *p, char *buf)
+{
+	snprintf(buf, LMM_DESC_MAX, "state=%s", lmm_ctx_state_name[p->a]);
+}
+
+static void lmm_ctx_setup(struct lmm_test *t)
+{
+	switch (lmm_p(t)->a) {
+	case 1:		/* nested section: E=2 */
+		lmm_do_n(t, LMM_ENABLE, 2);
+		break;
+	case 2:		/* paused inside a section: E=1 P=1 */
+		lmm_do(t, LMM_ENABLE);
+		lmm_do(t, LMM_PAUSE);
+		break;
+	}
+}
+
+/* What the helpers did when called in interrupt context. */
+struct lmm_irq_obs {
+	struct task_struct *task;	/* the task the interrupt hit */
+	bool ran, right_context, right_task;
+	bool in_irq;			/* in_interrupt() */
+	struct lmm_obs before;
+	struct lmm_obs after[LMM_NR_OPS];
+	unsigned int seen[LMM_NR_OPS];	/* arch probe per call */
+	bool (*context_ok)(void);
+};
+
+/* Call each helper once, recording the state after each. */
+static void lmm_irq_body(struct lmm_irq_obs *o)
+{
+	static const enum lmm_op order[] = {
+		LMM_ENABLE, LMM_DISABLE, LMM_PAUSE, LMM_RESUME,
+	};
+	unsigned int i;
+
+	o->ran = true;
+	o->right_context = o->context_ok();
+	o->right_task = current == o->task;
+	o->in_irq = in_interrupt();
+	if (!o->right_context || !o->right_task)
+		return;
+	lmm_observe(&o->before);
+	for (i = 0; i < ARRAY_SIZE(order); i++) {
+		lmm_probe_arm();
+		lmm_call(order[i]);
+		o->seen[order[i]] = lmm_probe_read();
+		lmm_observe(&o->after[order[i]]);
+	}
+}
+
+/*
+ * Check what lmm_irq_body() saw: the predicate is false, the task's own
+ * state is unchanged and still reported by __task_lazy_mmu_mode_active(),
+ * and no helper changed anything or called the architecture.
+ */
+static void lmm_irq_check(struct lmm_test *t, struct lmm_irq_obs *o,
+			  const char *ctx)
+{
+	bool active = lmm_model_task_active(&t->model);
+	unsigned int i;
+
+	if (!o->ran) {
+		lmm_fail(t, "%s: callback never ran", ctx);
+		return;
+	}
+	if (!o->right_context || !o->right_task) {
+		lmm_skip(t, "%s: callback did not run in the expected context on the test task", ctx);
+		return;
+	}
+	LMM_EXPECT(t, o->in_irq, "%s: in_interrupt() false in the callback", ctx);
+	if (o->before.pred)
+		lmm_fail(t, "%s: predicate true in interrupt context (task E=%u P=%u)",
+			 ctx, o->before.e, o->before.p);
+	if (o->before.task_active != active)
+		lmm_fail(t, "%s: __task_lazy_mmu_mode_active()=%d, task state E=%u P=%u says %d",
+			 ctx, o->before.task_active, t->model.e, t->model.p, active);
+	for (i = 0; i < LMM_NR_OPS; i++) {
+		const struct lmm_obs *a = &o->after[i];
+
+		if (a->e != t->model.e || a->p != t->model.p || a->pred ||
+		    o->seen[i])
+			lmm_fail(t, "%s: %s() not ignored: expected E=%u P=%u predicate=0 no arch call, observed E=%u P=%u predicate=%d arch=%s [arch flag %s]",
+				 ctx, lmm_op_name[i], t->model.e, t->model.p,
+				 a->e, a->p, a->pred, o->seen[i] ? "flush/leave" : "none",
+				 lmm_arch_flag_name());
+	}
+}
+
+static bool lmm_ctx_bh(void)
+{
+	return in_softirq() && !in_hardirq();
+}
+
+static void lmm_bh_disabled(struct lmm_test *t)
+{
+	struct lmm_irq_obs o = { .task = current, .context_ok = lmm_ctx_bh };
+
+	lmm_ctx_setup(t);
+	if (!t->failures) {
+		local_bh_disable();
+		lmm_irq_body(&o);
+		local_bh_enable();
+		lmm_irq_check(t, &o, "local_bh_disable()");
+		lmm_check(t, "after local_bh_enable()", 0, 0);
+	}
+	lmm_unwind(t);
+}
+
+static bool lmm_ctx_softirq(void)
+{
+	return in_serving_softirq();
+}
+
+static struct lmm_irq_obs *lmm_softirq_obs;
+
+static void lmm_tasklet_fn(struct tasklet_struct *unused)
+{
+	lmm_irq_body(lmm_softirq_obs);
+}
+
+/*
+ * A tasklet scheduled with BH disabled runs from local_bh_enable(), on
+ * the test task's stack: softirq context interrupting this very task.
+ */
+static void lmm_softirq(struct lmm_test *t)
+{
+	struct lmm_irq_obs o = { .task = current, .context_ok = lmm_ctx_softirq };
+	struct tasklet_struct tl;
+
+	tasklet_setup(&tl, lmm_tasklet_fn);
+	lmm_softirq_obs = &o;
+	lmm_ctx_setup(t);
+	if (!t->failures) {
+		local_bh_disable();
+		tasklet_schedule(&tl);
+		local_bh_enable();
+		/* If it was deferred to ksoftirqd, wait for it. */
+		tasklet_kill(&tl);
+		lmm_irq_check(t, &o, "softirq (tasklet)");
+		lmm_check(t, "after the tasklet", 0, 0);
+	}
+	lmm_unwind(t);
+}
+
+static bool lmm_ctx_hardirq(void)
+{
+	return in_hardirq();
+}
+
+static void lmm_irq_work_fn(struct irq_work *work);
+static struct lmm_irq_obs *lmm_hardirq_obs;
+
+static void lmm_irq_work_fn(struct irq_work *work)
+{
+	lmm_irq_body(lmm_hardirq_obs);
+}
+
+/* A hard irq_work queued on this CPU interrupts the test task. */
+static void lmm_hardirq(struct lmm_test *t)
+{
+	struct lmm_irq_obs o = { .task = current, .context_ok = lmm_ctx_hardirq };
+	struct irq_work work = IRQ_WORK_INIT_HARD(lmm_irq_work_fn);
+
+	lmm_hardirq_obs = &o;
+	lmm_ctx_setup(t);
+	if (!t->failures) {
+		preempt_disable();
+		irq_work_queue(&work);
+		irq_work_sync(&work);
+		preempt_enable();
+		lmm_irq_check(t, &o, "hardirq (irq_work)");
+		lmm_check(t, "after the irq_work", 0, 0);
+	}
+	lmm_unwind(t);
+}
+
+/* local_irq_save() alone is not interrupt context: the helpers work. */
+static void lmm_irqs_disabled_is_task_context(struct lmm_test *t)
+{
+	unsigned long flags;
+
+	local_irq_save(flags);
+	lmm_do(t, LMM_ENABLE);
+	lmm_do(t, LMM_ENABLE);
+	lmm_do(t, LMM_PAUSE);
+	lmm_do(t, LMM_RESUME);
+	lmm_do(t, LMM_DISABLE);
+	lmm_do(t, LMM_DISABLE);
+	lmm_unwind(t);
+	local_irq_restore(flags);
+}
+
+/*
+ * Documented caller misuse: enable() in task context and disable() with BH
+ * disabled.  The disable() is ignored, so E leaks and the mode is still
+ * on once BH is enabled again.  Pinned so that a change is noticed; the
+ * case puts the state back with a task-context disable().
+ */
+static void lmm_bh_disable_misuse_leaks_enable(struct lmm_test *t)
+{
+	struct lmm_obs o;
+
+	lmm_do(t, LMM_ENABLE);
+	if (t->failures)
+		return;
+	local_bh_disable();
+	lmm_call(LMM_DISABLE);
+	lmm_observe(&o);
+	local_bh_enable();
+	if (o.e != 1 || o.pred)
+		lmm_fail(t, "disable() with BH disabled: expected ignored (E=1, predicate=0 under BH), observed E=%u predicate=%d",
+			 o.e, o.pred);
+	/* The leak: still enabled in task context. */
+	lmm_check(t, "after local_bh_enable() (E leaked)", 0, 0);
+	lmm_unwind(t);
+}
+
+/* ===== Tasks ===== */
+
+struct lmm_peer {
+	struct task_struct *other;	/* the task in a section */
+	struct completion done;
+	struct lmm_obs first, own_section, after;
+	u8 other_e, other_e_after;
+	bool other_active;
+};
+
+static int lmm_peer_fn(void *data)
+{
+	struct lmm_peer *p = data;
+
+	lmm_observe(&p->first);
+	p->other_e = lmm_task_e(p->other);
+	p->other_active = lmm_task_active(p->other);
+	lmm_call(LMM_ENABLE);
+	lmm_observe(&p->own_section);
+	lmm_call(LMM_DISABLE);
+	lmm_observe(&p->after);
+	p->other_e_after = lmm_task_e(p->other);
+	complete(&p->done);
+	return 0;
+}
+
+/*
+ * The state is per task: a kthread on the same CPU sees the mode off while
+ * the test task sleeps in a section, and its own section does not touch
+ * the test task's state.
+ */
+static void lmm_per_task_state(struct lmm_test *t)
+{
+	struct lmm_peer p = { .other = current };
+	struct task_struct *k;
+
+	if (!lmm_may_sleep_in_section()) {
+		lmm_skip(t, "sections run with preemption disabled on this architecture: cannot wait inside one");
+		return;
+	}
+	init_completion(&p.done);
+	k = kthread_create(lmm_peer_fn, &p, "lmm_peer");
+	if (IS_ERR(k)) {
+		lmm_skip(t, "cannot create a kthread (%ld)", PTR_ERR(k));
+		return;
+	}
+	kthread_bind(k, raw_smp_processor_id());
+
+	lmm_do(t, LMM_ENABLE);
+	lmm_do(t, LMM_ENABLE);
+	wake_up_process(k);
+	/* Even on a failed step the peer must finish before we return. */
+	wait_for_completion(&p.done);
+	lmm_check(t, "after the peer ran", 0, 0);
+	lmm_unwind(t);
+
+	if (p.first.e || p.first.p || p.first.pred)
+		lmm_fail(t, "peer kthread sees E=%u P=%u predicate=%d while another task is in a section, expected 0/0/0",
+			 p.first.e, p.first.p, p.first.pred);
+	if (p.other_e != 2 || !p.other_active)
+		lmm_fail(t, "peer reads the test task as E=%u active=%d, expected E=2 active=1",
+			 p.other_e, p.other_active);
+	if (p.own_section.e != 1 || !p.own_section.pred)
+		lmm_fail(t, "peer's own section: E=%u predicate=%d, expected 1/1",
+			 p.own_section.e, p.own_section.pred);
+	if (p.after.e || p.after.pred || p.other_e_after != 2)
+		lmm_fail(t, "after the peer's section: peer E=%u predicate=%d, test task E=%u; expected 0, 0, 2",
+			 p.after.e, p.after.pred, p.other_e_after);
+}
+
+/*
+ * Where sleeping in a section is allowed, the state survives schedule()
+ * and a migration to another CPU.
+ */
+static void lmm_sleep_and_migrate(struct lmm_test *t)
+{
+	cpumask_var_t saved;
+	int cpu, target = -1;
+
+	if (!lmm_may_sleep_in_section()) {
+		lmm_skip(t, "sections run with preemption disabled on this architecture: no sleeping inside");
+		return;
+	}
+	if (!alloc_cpumask_var(&saved, GFP_KERNEL)) {
+		lmm_skip(t, "out of memory");
+		return;
+	}
+	cpumask_copy(saved, current->cpus_ptr);
+
+	lmm_do_n(t, LMM_ENABLE, 3);
+	lmm_do(t, LMM_PAUSE);
+	msleep(5);
+	lmm_check(t, "after msleep() while paused", 0, 0);
+	lmm_do(t, LMM_RESUME);
+	schedule_timeout_uninterruptible(2);
+	lmm_check(t, "after schedule_timeout() in a section", 0, 0);
+
+	cpu = raw_smp_processor_id();
+	for_each_online_cpu(target)
+		if (target != cpu)
+			break;
+	if (target < nr_cpu_ids && target != cpu &&
+	    !set_cpus_allowed_ptr(current, cpumask_of(target))) {
+		if (raw_smp_processor_id() != target)
+			lmm_fail(t, "did not migrate from CPU %d to CPU %d", cpu, target);
+		lmm_check(t, "after migration in a section", 0, 0);
+		lmm_do(t, LMM_DISABLE);
+		lmm_do(t, LMM_PAUSE);
+		set_cpus_allowed_ptr(current, cpumask_of(cpu));
+		lmm_check(t, "after migration back while paused", 0, 0);
+		lmm_do(t, LMM_RESUME);
+		set_cpus_allowed_ptr(current, saved);
+	} else {
+		target = -1;
+	}
+	lmm_unwind(t);
+	free_cpumask_var(saved);
+	if (target < 0 && !t->failures)
+		lmm_skip(t, "only one CPU online: the migration part needs two (sleeping part passed)");
+}
+
+/* ===== Case table ===== */
+
+#define LMM_DEFINE_CASE(cname)						\
+	const struct lmm_case lmm_case_##cname = {			\
+		.name = #cname, .run = lmm_##cname,			\
+	};
+#define LMM_DEFINE_PCASE_WITH(cname, arr, descfn)			\
+	const struct lmm_case lmm_case_##cname = {			\
+		.name = #cname, .run = lmm_##cname,			\
+		.params = arr, .nparams = ARRAY_SIZE(arr),		\
+		.desc = descfn,						\
+	};
+
+LMM_DEFINE_CASE(initial_state)
+LMM_DEFINE_CASE(fresh_kthread_state)
+LMM_DEFINE_CASE(documented_sequence)
+LMM_DEFINE_PCASE_WITH(nesting_depth, lmm_nesting_depth_params, lmm_nesting_depth_desc)
+LMM_DEFINE_PCASE_WITH(pause_nesting, lmm_pause_nesting_params, lmm_pause_nesting_desc)
+LMM_DEFINE_CASE(calls_ignored_while_paused)
+LMM_DEFINE_PCASE_WITH(random_walk, lmm_random_walk_params, lmm_random_walk_desc)
+LMM_DEFINE_CASE(irqs_disabled_is_task_context)
+LMM_DEFINE_PCASE_WITH(bh_disabled, lmm_ctx_params, lmm_ctx_desc)
+LMM_DEFINE_PCASE_WITH(softirq, lmm_ctx_params, lmm_ctx_desc)
+LMM_DEFINE_PCASE_WITH(hardirq, lmm_ctx_params, lmm_ctx_desc)
+LMM_DEFINE_CASE(bh_disable_misuse_leaks_enable)
+LMM_DEFINE_CASE(per_task_state)
+LMM_DEFINE_CASE(sleep_and_migrate)

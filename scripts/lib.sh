@@ -1,0 +1,135 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Shared helpers for the scripts in this directory.  Source it; do not run it.
+#
+# Everything downloaded or built lives under one cache directory:
+#   $LMM_CACHE (default ${XDG_CACHE_HOME:-~/.cache}/lazy-mmu-tests)
+
+LMM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+LMM_CACHE=${LMM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lazy-mmu-tests}
+
+# Debian suites searched for kernels and the build root, newest last.
+LMM_SUITES=${LMM_SUITES:-"trixie trixie-backports sid experimental"}
+LMM_BUILDROOT_SUITE=${LMM_BUILDROOT_SUITE:-trixie}
+
+KSFT_PASS=0
+KSFT_FAIL=1
+KSFT_SKIP=4
+
+lmm_t0=$EPOCHREALTIME
+
+# secs_since T0: seconds elapsed since an $EPOCHREALTIME reading.
+secs_since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
+
+log()  { printf '# %s\n' "$*" >&2; }
+die()  { printf '%s: error: %s\n' "${0##*/}" "$*" >&2; exit "${2:-1}"; }
+usage_error() { printf '%s: %s\n' "${0##*/}" "$*" >&2; usage >&2; exit 2; }
+
+# stage NAME CMD...: run a step and print how long it took.
+stage() {
+	local name=$1 t0 rc
+	shift
+	t0=$EPOCHREALTIME
+	log "stage $name ..."
+	"$@"
+	rc=$?
+	log "stage $name: $(secs_since "$t0") s$([ "$rc" -eq 0 ] || echo " (failed, rc $rc)")"
+	return $rc
+}
+
+# Run as root: apt, chroot and debootstrap need it.
+need_root() {
+	[ "$(id -u)" = 0 ] || die "must run as root (apt-get, debootstrap, chroot)"
+}
+
+# Install host packages that are missing (bookworm host).
+host_install() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+			missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	need_root
+	log "installing host packages: ${missing[*]}"
+	if [ ! -e "$LMM_CACHE/.host-apt-updated" ] ||
+	   [ -n "$(find "$LMM_CACHE/.host-apt-updated" -mmin +720)" ]; then
+		apt-get update -qq >&2 || die "apt-get update failed"
+		mkdir -p "$LMM_CACHE" && touch "$LMM_CACHE/.host-apt-updated"
+	fi
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		"${missing[@]}" >&2 || die "apt-get install ${missing[*]} failed"
+}
+
+# The Debian mirror the system already uses (never hard-coded here).
+debian_mirror() {
+	local uri
+	uri=$(grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null |
+		awk '{print $2}' | grep -v -e security -e '^$' | head -n1)
+	[ -n "$uri" ] || uri=$(grep -hs '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+		awk '$2 !~ /security/ && $2 ~ /debian/ {print $2}' | head -n1)
+	[ -n "$uri" ] || die "no Debian mirror found in the system's apt configuration"
+	echo "${uri%/}"
+}
+
+# A private apt configuration under the cache: never touches the system's.
+LMM_APT=$LMM_CACHE/apt
+apt_private_setup() {
+	local mirror arches=${LMM_APT_ARCHES:-"amd64 arm64"}
+	mirror=$(debian_mirror)
+	mkdir -p "$LMM_APT/lists/partial" "$LMM_APT/archives/partial" "$LMM_APT/etc/preferences.d" \
+		"$LMM_APT/etc/apt.conf.d"
+	{
+		echo "Types: deb"
+		echo "URIs: $mirror"
+		echo "Suites: $LMM_SUITES"
+		echo "Components: main"
+		echo "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg"
+	} > "$LMM_APT/etc/sources.sources.new"
+	: > "$LMM_APT/etc/sources.list"
+	cat > "$LMM_APT/etc/apt.conf" <<EOC
+Dir::Etc::sourcelist "$LMM_APT/etc/sources.list";
+Dir::Etc::sourceparts "$LMM_APT/etc/sources.d";
+Dir::Etc::preferencesparts "$LMM_APT/etc/preferences.d";
+Dir::Etc::parts "$LMM_APT/etc/apt.conf.d";
+Dir::State::Lists "$LMM_APT/lists";
+Dir::State::status "$LMM_APT/status";
+Dir::Cache "$LMM_APT/cache";
+Dir::Cache::archives "$LMM_APT/archives";
+APT::Architecture "amd64";
+APT::Architectures { $(for a in $arches; do printf '"%s"; ' "$a"; done)};
+Acquire::Languages "none";
+Acquire::Retries "3";
+Acquire::Check-Valid-Until "false";
+APT::Sandbox::User "root";
+EOC
+	mkdir -p "$LMM_APT/etc/sources.d" "$LMM_APT/cache"
+	touch "$LMM_APT/status"
+	if ! cmp -s "$LMM_APT/etc/sources.sources.new" "$LMM_APT/etc/sources.d/debian.sources"; then
+		mv "$LMM_APT/etc/sources.sources.new" "$LMM_APT/etc/sources.d/debian.sources"
+		rm -f "$LMM_APT/.updated"
+	else
+		rm -f "$LMM_APT/etc/sources.sources.new"
+	fi
+	# Refresh the indexes at most every 12 hours.
+	if [ ! -e "$LMM_APT/.updated" ] || [ -n "$(find "$LMM_APT/.updated" -mmin +720)" ]; then
+		log "updating private apt indexes ($LMM_SUITES)"
+		# A suite mid-sync on the mirror fails only its own indexes:
+		# warn, and let the package lookup say what is missing.
+		if papt_get update -qq >&2; then
+			touch "$LMM_APT/.updated"
+		else
+			log "warning: some apt indexes failed to update (see above)"
+		fi
+	fi
+}
+
+papt_get()   { APT_CONFIG=$LMM_APT/etc/apt.conf apt-get "$@"; }
+papt_cache() { APT_CONFIG=$LMM_APT/etc/apt.conf apt-cache "$@"; }
+
+# papt_download DIR PKG[=VER]...: fetch .debs (cached) into DIR.
+papt_download() {
+	local dir=$1
+	shift
+	mkdir -p "$dir"
+	(cd "$dir" && papt_get download -q "$@" >&2) || die "download of $* failed"
+}
