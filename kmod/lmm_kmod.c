@@ -158,7 +158,8 @@ enum lmm_result { LMM_PASS, LMM_FAIL, LMM_SKIP };
 
 static enum lmm_result lmm_run_one(const struct lmm_case *c,
 				   const struct lmm_param *p, int indent,
-				   unsigned int num, const char *name)
+				   unsigned int num, const char *name,
+				   char *skip_reason)
 {
 	struct lmm_kmod_run r = { .indent = indent };
 	struct lmm_test t = { .priv = &r, .param = p };
@@ -170,6 +171,8 @@ static enum lmm_result lmm_run_one(const struct lmm_case *c,
 	}
 	if (t.skipped) {
 		ktap(indent, "ok %u %s # SKIP %s", num, name, t.skip_reason);
+		if (skip_reason)
+			strscpy(skip_reason, t.skip_reason, LMM_MSG_MAX);
 		return LMM_SKIP;
 	}
 	ktap(indent, "ok %u %s", num, name);
@@ -181,6 +184,7 @@ static enum lmm_result lmm_run_param_case(const struct lmm_case *c, int only,
 {
 	unsigned int i, n = 0, pass = 0, fail = 0, skip = 0;
 	char desc[LMM_DESC_MAX];
+	char reason[LMM_MSG_MAX] = "all parameters skipped";
 
 	ktap(2, "KTAP version 1");
 	ktap(2, "# Subtest: %s", c->name);
@@ -189,7 +193,7 @@ static enum lmm_result lmm_run_param_case(const struct lmm_case *c, int only,
 		if (only >= 0 && i != only)
 			continue;
 		c->desc(&c->params[i], desc);
-		switch (lmm_run_one(c, &c->params[i], 2, ++n, desc)) {
+		switch (lmm_run_one(c, &c->params[i], 2, ++n, desc, reason)) {
 		case LMM_PASS:
 			pass++;
 			break;
@@ -209,7 +213,7 @@ static enum lmm_result lmm_run_param_case(const struct lmm_case *c, int only,
 		return LMM_FAIL;
 	}
 	if (!pass) {
-		ktap(1, "ok %u %s # SKIP all parameters skipped", num, c->name);
+		ktap(1, "ok %u %s # SKIP %s", num, c->name, reason);
 		return LMM_SKIP;
 	}
 	ktap(1, "ok %u %s", num, c->name);
@@ -244,7 +248,7 @@ static int lmm_run_all(void)
 		if (c->nparams)
 			res = lmm_run_param_case(c, lmm_selected[i], ++n);
 		else
-			res = lmm_run_one(c, NULL, 1, ++n, c->name);
+			res = lmm_run_one(c, NULL, 1, ++n, c->name, NULL);
 		pass += res == LMM_PASS;
 		fail += res == LMM_FAIL;
 		skip += res == LMM_SKIP;
