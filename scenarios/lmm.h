@@ -114,6 +114,7 @@ struct lmm_test {
 	char skip_reason[LMM_MSG_MAX];
 	struct lmm_model model;	/* expected state of current */
 	unsigned int step;	/* step counter within the case */
+	bool no_probe;		/* the case watches the arch flag itself */
 };
 
 /* Provided by the front end: record a failure message. */
@@ -164,11 +165,33 @@ struct lmm_case {
 	P(hardirq)				\
 	C(bh_disable_misuse_leaks_enable)	\
 	C(per_task_state)			\
-	C(sleep_and_migrate)
+	C(sleep_and_migrate)			\
+	C(arm64_pending_barriers)		\
+	C(pte_visibility)			\
+	P(nested_kernel_paths)
 
 #define LMM_DECLARE_CASE(name) extern const struct lmm_case lmm_case_##name;
 LMM_CASES(LMM_DECLARE_CASE, LMM_DECLARE_CASE)
 #undef LMM_DECLARE_CASE
+
+/* ===== Shared by the scenario files ===== */
+
+/* One API call in task context, checked against the model. */
+bool lmm_do(struct lmm_test *t, enum lmm_op op);
+void lmm_do_n(struct lmm_test *t, enum lmm_op op, unsigned int n);
+/* Check current's state against the model without a call. */
+bool lmm_check_state(struct lmm_test *t, const char *what);
+/* Close what the model still holds open. */
+void lmm_unwind(struct lmm_test *t);
+bool lmm_may_sleep_in_section(void);
+
+/*
+ * Run @fn(@arg) in hardirq (irq_work) or softirq (tasklet) context,
+ * interrupting the calling task on its CPU.  Returns false, without a
+ * failure, when the callback did not run in that context on this task.
+ */
+bool lmm_run_hardirq(void (*fn)(void *arg), void *arg);
+bool lmm_run_softirq(void (*fn)(void *arg), void *arg);
 
 /* Description of the kernel under test, for KTAP headers. */
 const char *lmm_arch_flag_name(void);

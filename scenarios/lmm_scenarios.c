@@ -212,28 +212,35 @@ static bool lmm_check(struct lmm_test *t, const char *what,
  * model.  After the first failure further calls are not made: the case is
  * unwound by lmm_run_case().
  */
-static bool lmm_do(struct lmm_test *t, enum lmm_op op)
+bool lmm_do(struct lmm_test *t, enum lmm_op op)
 {
-	unsigned int calls, seen;
+	unsigned int calls, seen = 0;
 
 	if (t->failures)
 		return false;
 	t->step++;
-	lmm_probe_arm();
+	if (!t->no_probe)
+		lmm_probe_arm();
 	lmm_call(op);
-	seen = lmm_probe_read();
+	if (!t->no_probe)
+		seen = lmm_probe_read();
 	calls = lmm_model_apply(&t->model, op, false);
-	return lmm_check(t, lmm_op_name[op], calls, seen);
+	return lmm_check(t, lmm_op_name[op], t->no_probe ? 0 : calls, seen);
 }
 
-static void lmm_do_n(struct lmm_test *t, enum lmm_op op, unsigned int n)
+bool lmm_check_state(struct lmm_test *t, const char *what)
+{
+	return lmm_check(t, what, 0, 0);
+}
+
+void lmm_do_n(struct lmm_test *t, enum lmm_op op, unsigned int n)
 {
 	while (n-- && lmm_do(t, op))
 		;
 }
 
 /* Undo whatever state the model still holds, through the API. */
-static void lmm_unwind(struct lmm_test *t)
+void lmm_unwind(struct lmm_test *t)
 {
 	while (t->model.p && lmm_do(t, LMM_RESUME))
 		;
@@ -242,7 +249,7 @@ static void lmm_unwind(struct lmm_test *t)
 }
 
 /* Sections run with preemption disabled on these: no sleeping inside. */
-static bool lmm_may_sleep_in_section(void)
+bool lmm_may_sleep_in_section(void)
 {
 	return !IS_ENABLED(CONFIG_PPC_BOOK3S_64) && !IS_ENABLED(CONFIG_SPARC64);
 }
@@ -570,31 +577,107 @@ static void lmm_ctx_setup(struct lmm_test *t)
 	}
 }
 
+/* A callback to run in interrupt context on the calling task. */
+struct lmm_irq_call {
+	void (*fn)(void *arg);
+	void *arg;
+	struct task_struct *task;
+	bool (*context_ok)(void);
+	bool ran, ok;
+};
+
+/* One interrupt-context call at a time: scenarios run sequentially. */
+static struct lmm_irq_call *lmm_pending_call;
+
+static void lmm_irq_dispatch(void)
+{
+	struct lmm_irq_call *c = lmm_pending_call;
+
+	c->ran = true;
+	c->ok = c->context_ok() && current == c->task;
+	if (c->ok)
+		c->fn(c->arg);
+}
+
+static bool lmm_ctx_hardirq(void)
+{
+	return in_hardirq();
+}
+
+static bool lmm_ctx_softirq(void)
+{
+	return in_serving_softirq();
+}
+
+static void lmm_irq_work_fn(struct irq_work *work)
+{
+	lmm_irq_dispatch();
+}
+
+bool lmm_run_hardirq(void (*fn)(void *arg), void *arg)
+{
+	struct lmm_irq_call c = {
+		.fn = fn, .arg = arg, .task = current,
+		.context_ok = lmm_ctx_hardirq,
+	};
+	struct irq_work work = IRQ_WORK_INIT_HARD(lmm_irq_work_fn);
+
+	lmm_pending_call = &c;
+	/* Stay on this CPU so that the self-IPI interrupts this task. */
+	preempt_disable();
+	irq_work_queue(&work);
+	irq_work_sync(&work);
+	preempt_enable();
+	lmm_pending_call = NULL;
+	return c.ok;
+}
+
+static void lmm_tasklet_fn(struct tasklet_struct *unused)
+{
+	lmm_irq_dispatch();
+}
+
+/*
+ * A tasklet scheduled with BH disabled runs from local_bh_enable(), on
+ * the calling task's stack: softirq context interrupting this very task.
+ */
+bool lmm_run_softirq(void (*fn)(void *arg), void *arg)
+{
+	struct lmm_irq_call c = {
+		.fn = fn, .arg = arg, .task = current,
+		.context_ok = lmm_ctx_softirq,
+	};
+	struct tasklet_struct tl;
+
+	tasklet_setup(&tl, lmm_tasklet_fn);
+	lmm_pending_call = &c;
+	local_bh_disable();
+	tasklet_schedule(&tl);
+	local_bh_enable();
+	/* If it was deferred to ksoftirqd, wait for it. */
+	tasklet_kill(&tl);
+	lmm_pending_call = NULL;
+	return c.ok;
+}
+
 /* What the helpers did when called in interrupt context. */
 struct lmm_irq_obs {
-	struct task_struct *task;	/* the task the interrupt hit */
-	bool ran, right_context, right_task;
 	bool in_irq;			/* in_interrupt() */
 	struct lmm_obs before;
 	struct lmm_obs after[LMM_NR_OPS];
 	unsigned int seen[LMM_NR_OPS];	/* arch probe per call */
-	bool (*context_ok)(void);
 };
 
 /* Call each helper once, recording the state after each. */
-static void lmm_irq_body(struct lmm_irq_obs *o)
+static void lmm_irq_body(void *arg)
 {
 	static const enum lmm_op order[] = {
 		LMM_ENABLE, LMM_DISABLE, LMM_PAUSE, LMM_RESUME,
 	};
+	struct lmm_irq_obs *o = arg;
 	unsigned int i;
 
-	o->ran = true;
-	o->right_context = o->context_ok();
-	o->right_task = current == o->task;
 	o->in_irq = in_interrupt();
-	if (!o->right_context || !o->right_task)
-		return;
 	lmm_observe(&o->before);
 	for (i = 0; i < ARRAY_SIZE(order); i++) {
 		lmm_probe_arm();
@@ -610,17 +693,13 @@ static void lmm_irq_body(struct lmm_irq_obs *o)
  * and no helper changed anything or called the architecture.
  */
 static void lmm_irq_check(struct lmm_test *t, struct lmm_irq_obs *o,
-			  const char *ctx)
+			  bool ran, const char *ctx)
 {
 	bool active = lmm_model_task_active(&t->model);
 	unsigned int i;
 
-	if (!o->ran) {
-		lmm_fail(t, "%s: callback never ran", ctx);
-		return;
-	}
-	if (!o->right_context || !o->right_task) {
-		lmm_skip(t, "%s: callback did not run in the expected context on the test task", ctx);
+	if (!ran) {
+		lmm_skip(t, "%s: callback did not run in that context on the test task", ctx);
 		return;
 	}
 	LMM_EXPECT(t, o->in_irq, "%s: in_interrupt() false in the callback", ctx);
@@ -642,89 +721,44 @@ static void lmm_irq_check(struct lmm_test *t, struct lmm_irq_obs *o,
 	}
 }
 
-static bool lmm_ctx_bh(void)
-{
-	return in_softirq() && !in_hardirq();
-}
-
 static void lmm_bh_disabled(struct lmm_test *t)
 {
-	struct lmm_irq_obs o = { .task = current, .context_ok = lmm_ctx_bh };
+	struct lmm_irq_obs o = { };
 
 	lmm_ctx_setup(t);
 	if (!t->failures) {
 		local_bh_disable();
 		lmm_irq_body(&o);
 		local_bh_enable();
-		lmm_irq_check(t, &o, "local_bh_disable()");
+		lmm_irq_check(t, &o, true, "local_bh_disable()");
 		lmm_check(t, "after local_bh_enable()", 0, 0);
 	}
 	lmm_unwind(t);
 }
 
-static bool lmm_ctx_softirq(void)
-{
-	return in_serving_softirq();
-}
-
-static struct lmm_irq_obs *lmm_softirq_obs;
-
-static void lmm_tasklet_fn(struct tasklet_struct *unused)
-{
-	lmm_irq_body(lmm_softirq_obs);
-}
-
-/*
- * A tasklet scheduled with BH disabled runs from local_bh_enable(), on
- * the test task's stack: softirq context interrupting this very task.
- */
 static void lmm_softirq(struct lmm_test *t)
 {
-	struct lmm_irq_obs o = { .task = current, .context_ok = lmm_ctx_softirq };
-	struct tasklet_struct tl;
+	struct lmm_irq_obs o = { };
 
-	tasklet_setup(&tl, lmm_tasklet_fn);
-	lmm_softirq_obs = &o;
 	lmm_ctx_setup(t);
 	if (!t->failures) {
-		local_bh_disable();
-		tasklet_schedule(&tl);
-		local_bh_enable();
-		/* If it was deferred to ksoftirqd, wait for it. */
-		tasklet_kill(&tl);
-		lmm_irq_check(t, &o, "softirq (tasklet)");
+		bool ran = lmm_run_softirq(lmm_irq_body, &o);
+
+		lmm_irq_check(t, &o, ran, "softirq (tasklet)");
 		lmm_check(t, "after the tasklet", 0, 0);
 	}
 	lmm_unwind(t);
 }
 
-static bool lmm_ctx_hardirq(void)
-{
-	return in_hardirq();
-}
-
-static void lmm_irq_work_fn(struct irq_work *work);
-static struct lmm_irq_obs *lmm_hardirq_obs;
-
-static void lmm_irq_work_fn(struct irq_work *work)
-{
-	lmm_irq_body(lmm_hardirq_obs);
-}
-
-/* A hard irq_work queued on this CPU interrupts the test task. */
 static void lmm_hardirq(struct lmm_test *t)
 {
-	struct lmm_irq_obs o = { .task = current, .context_ok = lmm_ctx_hardirq };
-	struct irq_work work = IRQ_WORK_INIT_HARD(lmm_irq_work_fn);
+	struct lmm_irq_obs o = { };
 
-	lmm_hardirq_obs = &o;
 	lmm_ctx_setup(t);
 	if (!t->failures) {
-		preempt_disable();
-		irq_work_queue(&work);
-		irq_work_sync(&work);
-		preempt_enable();
-		lmm_irq_check(t, &o, "hardirq (irq_work)");
+		bool ran = lmm_run_hardirq(lmm_irq_body, &o);
+
+		lmm_irq_check(t, &o, ran, "hardirq (irq_work)");
 		lmm_check(t, "after the irq_work", 0, 0);
 	}
 	lmm_unwind(t);

@@ -1,0 +1,491 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Architecture effects of lazy MMU sections, shared by both front ends.
+ *
+ * The series exists so that page-table changes made inside a section are
+ * batched and yet have taken effect after every disable(), and so that
+ * kernel paths which open their own (nested) section neither end the
+ * caller's section nor leave their changes pending.  These scenarios make
+ * the page-table changes themselves, on a vmalloc page the test owns,
+ * with the inline PTE helpers this module was compiled with:
+ *
+ * - arm64 defers the barriers after writing a valid kernel PTE inside an
+ *   active section (TIF_LAZY_MMU_PENDING) and must emit them at every
+ *   flush point; writes made while paused, outside a section or in
+ *   interrupt context must not be deferred.
+ * - Everywhere: a PTE remapped inside a section reads back, and an access
+ *   through the address sees the new page, after each flush point (nested
+ *   disable, pause, outermost disable).  Natively on x86 the write is
+ *   immediate; under Xen PV it is queued until the flush.
+ *
+ * Kernel PTEs are found through init_mm, which is not exported to modules:
+ * built-in code uses it directly, a module resolves it through kprobes
+ * (KALLSYMS_ALL) and checks it maps a vmalloc page correctly before use.
+ * (init_task.active_mm is not it: the idle task borrows user mms.)
+ */
+
+#include <linux/highmem.h>
+#include <linux/kprobes.h>
+#include <linux/mm.h>
+#include <linux/pgtable.h>
+#include <linux/sched/task.h>
+#include <linux/vmalloc.h>
+#include <asm/tlbflush.h>
+
+#include "lmm.h"
+
+/* ===== A kernel page the test owns ===== */
+
+struct lmm_kpage {
+	struct mm_struct *mm;	/* init_mm */
+	void *addr;		/* vmalloc'ed page */
+	pte_t *ptep;		/* its kernel PTE */
+	pte_t orig;		/* PTE mapping the vmalloc'ed page */
+	struct page *other;	/* a second page to remap addr to */
+	pte_t other_pte;
+};
+
+static struct mm_struct *lmm_init_mm(void)
+{
+#ifndef MODULE
+	return &init_mm;
+#elif defined(CONFIG_KPROBES) && defined(CONFIG_KALLSYMS_ALL)
+	/*
+	 * register_kprobe() resolves the symbol, then refuses to probe a
+	 * data address: kp.addr is left holding &init_mm.
+	 */
+	static struct mm_struct *mm;
+	struct kprobe kp = { .symbol_name = "init_mm" };
+
+	if (mm)
+		return mm;
+	if (!register_kprobe(&kp)) {
+		unregister_kprobe(&kp);
+		return NULL;
+	}
+	mm = (struct mm_struct *)kp.addr;
+	return mm;
+#else
+	return NULL;
+#endif
+}
+
+static pte_t *lmm_kernel_pte(struct mm_struct *mm, unsigned long addr)
+{
+#ifdef CONFIG_X86
+	unsigned int level;
+	pte_t *ptep = lookup_address(addr, &level);
+
+	return ptep && level == PG_LEVEL_4K ? ptep : NULL;
+#else
+	pgd_t *pgdp = pgd_offset(mm, addr);
+	p4d_t *p4dp;
+	pud_t *pudp;
+	pmd_t *pmdp;
+
+	if (pgd_none(pgdp_get(pgdp)) || pgd_bad(pgdp_get(pgdp)))
+		return NULL;
+	p4dp = p4d_offset(pgdp, addr);
+	if (p4d_none(p4dp_get(p4dp)) || p4d_bad(p4dp_get(p4dp)))
+		return NULL;
+	pudp = pud_offset(p4dp, addr);
+	if (pud_none(pudp_get(pudp)) || pud_bad(pudp_get(pudp)) || pud_leaf(pudp_get(pudp)))
+		return NULL;
+	pmdp = pmd_offset(pudp, addr);
+	if (pmd_none(pmdp_get(pmdp)) || pmd_bad(pmdp_get(pmdp)) || pmd_leaf(pmdp_get(pmdp)))
+		return NULL;
+	return pte_offset_kernel(pmdp, addr);
+#endif
+}
+
+static void lmm_fill(void *p, u8 v)
+{
+	memset(p, v, PAGE_SIZE);
+}
+
+static int lmm_kpage_get(struct lmm_test *t, struct lmm_kpage *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->addr = vmalloc(PAGE_SIZE);
+	k->other = alloc_page(GFP_KERNEL);
+	if (!k->addr || !k->other) {
+		lmm_skip(t, "out of memory");
+		goto err;
+	}
+	k->mm = lmm_init_mm();
+	if (!k->mm) {
+		lmm_skip(t, "cannot find init_mm (needs KPROBES and KALLSYMS_ALL in a module)");
+		goto err;
+	}
+	k->ptep = lmm_kernel_pte(k->mm, (unsigned long)k->addr);
+	if (!k->ptep) {
+		lmm_skip(t, "cannot find the kernel PTE of a vmalloc page");
+		goto err;
+	}
+	k->orig = ptep_get(k->ptep);
+	if (!pte_present(k->orig) ||
+	    pte_pfn(k->orig) != page_to_pfn(vmalloc_to_page(k->addr))) {
+		lmm_fail(t, "kernel PTE walk found %#llx, which does not map the vmalloc page (pfn %#lx)",
+			 (u64)pte_val(k->orig), page_to_pfn(vmalloc_to_page(k->addr)));
+		goto err;
+	}
+	k->other_pte = pfn_pte(page_to_pfn(k->other), pte_pgprot(k->orig));
+	lmm_fill(k->addr, 0xa5);
+	lmm_fill(page_address(k->other), 0x5a);
+	return 0;
+err:
+	vfree(k->addr);
+	if (k->other)
+		__free_page(k->other);
+	k->addr = NULL;
+	k->other = NULL;
+	return -1;
+}
+
+static void lmm_tlb_flush_one(unsigned long addr)
+{
+#ifdef CONFIG_X86
+	/*
+	 * INVLPG (a hypercall under Xen PV) of a global kernel entry, local
+	 * TLB only: callers run pinned to one CPU.
+	 */
+	__flush_tlb_one_user(addr);
+#else
+	flush_tlb_kernel_range(addr, addr + PAGE_SIZE);
+#endif
+}
+
+/*
+ * Point the test page's PTE at @pte, break-before-make, with the same
+ * helpers kernel code uses; inside a section the final write may be
+ * deferred until the next flush point.
+ */
+static void lmm_kpage_set(struct lmm_kpage *k, pte_t pte)
+{
+	unsigned long addr = (unsigned long)k->addr;
+
+	pte_clear(k->mm, addr, k->ptep);
+	lmm_tlb_flush_one(addr);
+	set_pte(k->ptep, pte);
+	lmm_tlb_flush_one(addr);
+}
+
+static void lmm_kpage_put(struct lmm_kpage *k)
+{
+	if (!k->addr)
+		return;
+	if (!pte_same(ptep_get(k->ptep), k->orig))
+		lmm_kpage_set(k, k->orig);
+	vfree(k->addr);
+	__free_page(k->other);
+}
+
+/* Check that the PTE and an access through it show @pte's page. */
+static void lmm_kpage_expect(struct lmm_test *t, struct lmm_kpage *k,
+			     bool other, const char *when)
+{
+	pte_t want = other ? k->other_pte : k->orig;
+	pte_t seen = ptep_get(k->ptep);
+	u8 v = READ_ONCE(*(u8 *)k->addr);
+	u8 want_v = other ? 0x5a : 0xa5;
+
+	if (!pte_same(seen, want) || v != want_v)
+		lmm_fail(t, "%s: PTE %#llx, expected %#llx (%s page); byte read through it %#x, expected %#x [E=%u P=%u predicate=%d]",
+			 when, (u64)pte_val(seen), (u64)pte_val(want),
+			 other ? "second" : "original", v, want_v,
+			 lmm_task_e(current), lmm_task_p(current),
+			 lmm_predicate());
+}
+
+/* ===== arm64: deferred barriers ===== */
+
+#ifdef CONFIG_ARM64
+struct lmm_irq_write {
+	struct lmm_kpage *k;
+	bool pending_after;
+};
+
+static void lmm_irq_write_fn(void *arg)
+{
+	struct lmm_irq_write *w = arg;
+
+	set_pte(w->k->ptep, w->k->orig);
+	w->pending_after = test_thread_flag(TIF_LAZY_MMU_PENDING);
+}
+
+/* Rewrite the (valid) PTE unchanged: a real write, no mapping change. */
+static void lmm_touch(struct lmm_kpage *k)
+{
+	set_pte(k->ptep, k->orig);
+}
+
+static void lmm_expect_pending(struct lmm_test *t, bool want,
+			       const char *when)
+{
+	bool seen = test_thread_flag(TIF_LAZY_MMU_PENDING);
+
+	if (seen != want)
+		lmm_fail(t, "%s: TIF_LAZY_MMU_PENDING %s, expected %s [E=%u P=%u predicate=%d]",
+			 when, seen ? "set" : "clear", want ? "set" : "clear",
+			 lmm_task_e(current), lmm_task_p(current),
+			 lmm_predicate());
+}
+#endif
+
+/*
+ * A valid kernel PTE written inside an active section defers its barriers
+ * (flag set); every flush point emits them (flag clear); writes while
+ * paused, outside sections or in interrupt context are not deferred.
+ */
+static void lmm_arm64_pending_barriers(struct lmm_test *t)
+{
+#ifdef CONFIG_ARM64
+	struct lmm_irq_write w = { };
+	struct lmm_kpage k;
+
+	if (lmm_kpage_get(t, &k))
+		return;
+	w.k = &k;
+	/* The scenario watches the flag itself. */
+	t->no_probe = true;
+
+	lmm_expect_pending(t, false, "before any section");
+	lmm_touch(&k);
+	lmm_expect_pending(t, false, "PTE write outside a section");
+
+	lmm_do(t, LMM_ENABLE);
+	lmm_touch(&k);
+	lmm_expect_pending(t, true, "PTE write in a section (E=1)");
+	lmm_do(t, LMM_ENABLE);
+	lmm_expect_pending(t, true, "after a nested enable()");
+	lmm_do(t, LMM_DISABLE);
+	lmm_expect_pending(t, false, "after a nested disable() (must flush)");
+
+	lmm_touch(&k);
+	lmm_expect_pending(t, true, "PTE write in the section again");
+	lmm_do(t, LMM_PAUSE);
+	lmm_expect_pending(t, false, "after pause() (must leave the mode)");
+	lmm_touch(&k);
+	lmm_expect_pending(t, false, "PTE write while paused");
+	lmm_do(t, LMM_RESUME);
+	lmm_touch(&k);
+	lmm_expect_pending(t, true, "PTE write after resume()");
+	lmm_do(t, LMM_ENABLE);
+	lmm_do(t, LMM_DISABLE);
+	lmm_expect_pending(t, false, "after another nested disable()");
+
+	if (!t->failures) {
+		if (lmm_run_hardirq(lmm_irq_write_fn, &w)) {
+			if (w.pending_after)
+				lmm_fail(t, "PTE write in hardirq context while the task is in a section deferred its barriers (flag set)");
+		} else {
+			lmm_fail(t, "could not run the PTE write in hardirq context");
+		}
+		if (lmm_run_softirq(lmm_irq_write_fn, &w)) {
+			if (w.pending_after)
+				lmm_fail(t, "PTE write in softirq context while the task is in a section deferred its barriers (flag set)");
+		}
+		local_bh_disable();
+		lmm_irq_write_fn(&w);
+		local_bh_enable();
+		if (w.pending_after)
+			lmm_fail(t, "PTE write with BH disabled while the task is in a section deferred its barriers (flag set)");
+	}
+	lmm_expect_pending(t, false, "after interrupt-context writes");
+
+	lmm_touch(&k);
+	lmm_expect_pending(t, true, "PTE write before the outermost disable()");
+	lmm_do(t, LMM_DISABLE);
+	lmm_expect_pending(t, false, "after the outermost disable()");
+	lmm_touch(&k);
+	lmm_expect_pending(t, false, "PTE write after the section");
+
+	lmm_unwind(t);
+	/* Never leave a deferred barrier behind, whatever failed. */
+	if (test_and_clear_thread_flag(TIF_LAZY_MMU_PENDING)) {
+		dsb(ishst);
+		isb();
+	}
+	lmm_kpage_put(&k);
+#else
+	lmm_skip(t, "TIF_LAZY_MMU_PENDING exists only on arm64");
+#endif
+}
+
+/*
+ * A kernel PTE remapped inside a section has taken effect after every
+ * flush point: the PTE reads back the new value and an access through the
+ * address sees the new page, while the mode may still be active.
+ */
+static void lmm_pte_visibility(struct lmm_test *t)
+{
+	struct lmm_kpage k;
+
+	if (lmm_kpage_get(t, &k))
+		return;
+	/* x86 can only flush the local TLB from a module: stay on one CPU. */
+	if (IS_ENABLED(CONFIG_X86))
+		preempt_disable();
+
+	lmm_do_n(t, LMM_ENABLE, 2);
+	lmm_kpage_set(&k, k.other_pte);
+	lmm_do(t, LMM_DISABLE);
+	if (!t->failures)
+		lmm_kpage_expect(t, &k, true, "after a nested disable() (E=1, still active)");
+
+	lmm_kpage_set(&k, k.orig);
+	lmm_do(t, LMM_PAUSE);
+	if (!t->failures)
+		lmm_kpage_expect(t, &k, false, "after pause()");
+	lmm_kpage_set(&k, k.other_pte);
+	if (!t->failures)
+		lmm_kpage_expect(t, &k, true, "remapped while paused");
+	lmm_do(t, LMM_RESUME);
+
+	lmm_kpage_set(&k, k.orig);
+	lmm_do(t, LMM_DISABLE);
+	if (!t->failures)
+		lmm_kpage_expect(t, &k, false, "after the outermost disable()");
+	lmm_unwind(t);
+
+	if (IS_ENABLED(CONFIG_X86))
+		preempt_enable();
+	lmm_kpage_put(&k);
+}
+
+/* ===== Kernel paths that open their own section ===== */
+
+static const struct lmm_param lmm_nested_kernel_paths_params[] = {
+	{ 0 }, { 1 }, { 2 }, { 3 },
+};
+
+static const char * const lmm_path_name[] = {
+	"vmalloc_vfree", "vmap_vunmap", "vmap_in_paused_section",
+	"alloc_free_atomic",
+};
+
+static void lmm_nested_kernel_paths_desc(const struct lmm_param *p, char *buf)
+{
+	snprintf(buf, LMM_DESC_MAX, "path=%s", lmm_path_name[p->a]);
+}
+
+static int lmm_pte_count_fn(pte_t *pte, unsigned long addr, void *data)
+{
+	(*(unsigned int *)data)++;
+	return 0;
+}
+
+/* Map @page at a new kernel address and check the mapping works. */
+static void lmm_vmap_check(struct lmm_test *t, struct page *page)
+{
+	u8 *v = vmap(&page, 1, VM_MAP, PAGE_KERNEL);
+
+	if (!v) {
+		lmm_fail(t, "vmap() failed inside a section");
+		return;
+	}
+	if (READ_ONCE(v[0]) != 0x3c || READ_ONCE(v[PAGE_SIZE - 1]) != 0x3c)
+		lmm_fail(t, "page read through a fresh vmap() inside a section is %#x/%#x, expected 0x3c",
+			 v[0], v[PAGE_SIZE - 1]);
+	vunmap(v);
+}
+
+/*
+ * Kernel paths that change kernel page tables under their own nested
+ * section, called inside an outer section of the test: the outer state
+ * is intact afterwards (E, P, predicate) and their change took effect.
+ */
+static void lmm_nested_kernel_paths(struct lmm_test *t)
+{
+	unsigned int path = ((const struct lmm_param *)t->param)->a;
+	struct page *page;
+	u8 *p;
+
+	if (path != 3 && !lmm_may_sleep_in_section()) {
+		lmm_skip(t, "this path may sleep, and sections run with preemption disabled on this architecture");
+		return;
+	}
+	page = alloc_page(GFP_KERNEL);
+	if (!page) {
+		lmm_skip(t, "out of memory");
+		return;
+	}
+	memset(page_address(page), 0x3c, PAGE_SIZE);
+
+	lmm_do_n(t, LMM_ENABLE, 2);
+	switch (path) {
+	case 0: {
+		struct mm_struct *mm = lmm_init_mm();
+		unsigned int n = 0;
+
+		p = vmalloc(4 * PAGE_SIZE);
+		if (!p) {
+			lmm_fail(t, "vmalloc() failed inside a section");
+			break;
+		}
+		lmm_check_state(t, "after vmalloc() in a section");
+		/* The new mapping is usable at once. */
+		memset(p, 0x7e, 4 * PAGE_SIZE);
+		if (READ_ONCE(p[3 * PAGE_SIZE]) != 0x7e)
+			lmm_fail(t, "vmalloc()ed memory not usable inside a section");
+		if (mm) {
+			apply_to_page_range(mm, (unsigned long)p, 4 * PAGE_SIZE,
+					    lmm_pte_count_fn, &n);
+			lmm_check_state(t, "after apply_to_page_range() in a section");
+			if (n != 4)
+				lmm_fail(t, "apply_to_page_range() saw %u PTEs of 4", n);
+		}
+		vfree(p);
+		lmm_check_state(t, "after vfree() in a section");
+		break;
+	}
+	case 1:
+		lmm_vmap_check(t, page);
+		lmm_check_state(t, "after vmap()/vunmap() in a section");
+		break;
+	case 2:
+		lmm_do(t, LMM_PAUSE);
+		lmm_vmap_check(t, page);
+		lmm_check_state(t, "after vmap()/vunmap() in a paused section");
+		lmm_do(t, LMM_RESUME);
+		break;
+	case 3: {
+		/*
+		 * The DEBUG_PAGEALLOC/KFENCE shape: an atomic allocation
+		 * inside a section may change the linear map.
+		 */
+		struct page *q = alloc_page(GFP_ATOMIC);
+
+		if (!q) {
+			lmm_fail(t, "GFP_ATOMIC allocation failed inside a section");
+			break;
+		}
+		memset(page_address(q), 0x11, PAGE_SIZE);
+		if (READ_ONCE(((u8 *)page_address(q))[PAGE_SIZE - 1]) != 0x11)
+			lmm_fail(t, "page allocated inside a section not usable at once");
+		__free_page(q);
+		lmm_check_state(t, "after alloc_page()/__free_page() in a section");
+		break;
+	}
+	}
+	lmm_do_n(t, LMM_DISABLE, 2);
+	lmm_unwind(t);
+	__free_page(page);
+}
+
+/* ===== Case table ===== */
+
+const struct lmm_case lmm_case_arm64_pending_barriers = {
+	.name = "arm64_pending_barriers", .run = lmm_arm64_pending_barriers,
+};
+
+const struct lmm_case lmm_case_pte_visibility = {
+	.name = "pte_visibility", .run = lmm_pte_visibility,
+};
+
+const struct lmm_case lmm_case_nested_kernel_paths = {
+	.name = "nested_kernel_paths", .run = lmm_nested_kernel_paths,
+	.params = lmm_nested_kernel_paths_params,
+	.nparams = ARRAY_SIZE(lmm_nested_kernel_paths_params),
+	.desc = lmm_nested_kernel_paths_desc,
+};
