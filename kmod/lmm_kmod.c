@@ -35,6 +35,14 @@ static unsigned int walk_steps = 2000;
 module_param(walk_steps, uint, 0444);
 MODULE_PARM_DESC(walk_steps, "calls per random walk, 1..1000000 (default 2000)");
 
+static unsigned int threads;
+module_param(threads, uint, 0444);
+MODULE_PARM_DESC(threads, "walker threads of concurrent_walks, 1..64 (default 0: two per CPU, at most 8)");
+
+static unsigned int duration_ms = 1000;
+module_param(duration_ms, uint, 0444);
+MODULE_PARM_DESC(duration_ms, "duration of concurrent_walks in ms, 1..600000 (default 1000)");
+
 static bool run = true;
 module_param(run, bool, 0444);
 MODULE_PARM_DESC(run, "run the cases at load time (default Y)");
@@ -98,6 +106,16 @@ static int lmm_parse_params(void)
 		return -EINVAL;
 	}
 	lmm_walk_steps = walk_steps;
+	if (threads > 64) {
+		pr_err("invalid threads=%u: must be 1..64 (or 0 for automatic)\n", threads);
+		return -EINVAL;
+	}
+	lmm_stress_threads = threads;
+	if (duration_ms < 1 || duration_ms > 600000) {
+		pr_err("invalid duration_ms=%u: must be 1..600000\n", duration_ms);
+		return -EINVAL;
+	}
+	lmm_stress_ms = duration_ms;
 
 	if (seed) {
 		u64 v;
@@ -236,7 +254,8 @@ static int lmm_run_all(void)
 	ktap(1, "# kernel: %s %s, api: %s (generation %d), arch flag: %s",
 	     init_utsname()->release, init_utsname()->machine, LMM_API_NAME,
 	     LMM_API_GEN, lmm_arch_flag_name());
-	ktap(1, "# seed: 0x%llx, walk_steps: %u", lmm_seed_base, lmm_walk_steps);
+	ktap(1, "# seed: 0x%llx, walk_steps: %u, threads: %u, duration_ms: %u",
+	     lmm_seed_base, lmm_walk_steps, lmm_stress_threads, lmm_stress_ms);
 	ktap(1, "1..%u", total);
 
 	for (i = 0; i < ARRAY_SIZE(lmm_all_cases); i++) {

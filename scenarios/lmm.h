@@ -115,6 +115,8 @@ struct lmm_test {
 	struct lmm_model model;	/* expected state of current */
 	unsigned int step;	/* step counter within the case */
 	bool no_probe;		/* the case watches the arch flag itself */
+	/* Failure sink overriding the front end's (worker threads). */
+	void (*report)(struct lmm_test *t, const char *msg);
 };
 
 /* Provided by the front end: record a failure message. */
@@ -166,9 +168,12 @@ struct lmm_case {
 	C(bh_disable_misuse_leaks_enable)	\
 	C(per_task_state)			\
 	C(sleep_and_migrate)			\
+	C(concurrent_walks)			\
 	C(arm64_pending_barriers)		\
 	C(pte_visibility)			\
-	P(nested_kernel_paths)
+	P(nested_kernel_paths)			\
+	C(linear_map_kfence)			\
+	C(linear_map_debug_pagealloc)
 
 #define LMM_DECLARE_CASE(name) extern const struct lmm_case lmm_case_##name;
 LMM_CASES(LMM_DECLARE_CASE, LMM_DECLARE_CASE)
@@ -203,5 +208,7 @@ void lmm_run_case(const struct lmm_case *c, struct lmm_test *t);
 /* Random scenario parameters, settable by the front end. */
 extern u64 lmm_seed_base;
 extern unsigned int lmm_walk_steps;
+extern unsigned int lmm_stress_threads;	/* 0: two per online CPU, up to 8 */
+extern unsigned int lmm_stress_ms;
 
 #endif /* LMM_H */

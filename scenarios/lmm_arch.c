@@ -24,7 +24,12 @@
  * (init_task.active_mm is not it: the idle task borrows user mms.)
  */
 
+#include <linux/delay.h>
 #include <linux/highmem.h>
+#include <linux/jiffies.h>
+#include <linux/kfence.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
 #include <linux/kprobes.h>
 #include <linux/mm.h>
 #include <linux/pgtable.h>
@@ -473,6 +478,114 @@ static void lmm_nested_kernel_paths(struct lmm_test *t)
 	__free_page(page);
 }
 
+/* ===== Linear-map changes from inside a section ===== */
+
+/*
+ * After a kernel path changed the linear map under its own nested
+ * section, the caller's section is intact and, on arm64, no barrier is
+ * left pending (the nested disable() flushed).
+ */
+static void lmm_expect_outer_intact(struct lmm_test *t, const char *when)
+{
+	lmm_check_state(t, when);
+#ifdef CONFIG_ARM64
+	if (test_thread_flag(TIF_LAZY_MMU_PENDING))
+		lmm_fail(t, "%s: TIF_LAZY_MMU_PENDING left set: the nested section's disable() did not flush",
+			 when);
+#endif
+}
+
+#define LMM_KFENCE_WANT 3
+#define LMM_KFENCE_TIMEOUT_MS 3000
+
+/*
+ * KFENCE (Debian's images have it; the runner sets kfence.sample_interval)
+ * makes an object's linear-map page accessible on allocation and protects
+ * it again on free.  Allocate and free inside an outer section until a
+ * few objects land in the KFENCE pool: each is usable at once and the
+ * outer section survives.
+ */
+static void lmm_linear_map_kfence(struct lmm_test *t)
+{
+#ifdef CONFIG_KFENCE
+	unsigned long deadline;
+	unsigned int hits = 0, tries = 0;
+
+	if (!READ_ONCE(kfence_sample_interval) || !__kfence_pool) {
+		lmm_skip(t, "KFENCE is off (boot with kfence.sample_interval=1)");
+		return;
+	}
+	if (!lmm_may_sleep_in_section()) {
+		lmm_skip(t, "waiting for KFENCE sleeps, and sections run with preemption disabled here");
+		return;
+	}
+	t->no_probe = true;
+	lmm_do_n(t, LMM_ENABLE, 2);
+	deadline = jiffies + msecs_to_jiffies(LMM_KFENCE_TIMEOUT_MS);
+	while (!t->failures && hits < LMM_KFENCE_WANT && time_before(jiffies, deadline)) {
+		u8 *obj = kmalloc(64, GFP_KERNEL);
+
+		if (!obj)
+			break;
+		tries++;
+		if (is_kfence_address(obj)) {
+			hits++;
+			memset(obj, 0x6b, 64);
+			if (READ_ONCE(obj[63]) != 0x6b)
+				lmm_fail(t, "KFENCE object not usable inside a section");
+			lmm_expect_outer_intact(t, "after allocating a KFENCE object");
+		}
+		kfree(obj);
+		if (is_kfence_address(obj))
+			lmm_expect_outer_intact(t, "after freeing a KFENCE object");
+		else if (!(tries % 64))
+			usleep_range(500, 1000);
+	}
+	lmm_do_n(t, LMM_DISABLE, 2);
+	lmm_unwind(t);
+	if (!t->failures && !hits)
+		lmm_skip(t, "no allocation landed in the KFENCE pool in %d ms (%u tries)",
+			 LMM_KFENCE_TIMEOUT_MS, tries);
+#else
+	lmm_skip(t, "kernel built without CONFIG_KFENCE");
+#endif
+}
+
+/*
+ * DEBUG_PAGEALLOC maps a page in the linear map on allocation and unmaps
+ * it on free: the seeds' case (a page allocated inside zap_pte_range()).
+ */
+static void lmm_linear_map_debug_pagealloc(struct lmm_test *t)
+{
+	struct page *pg;
+	u8 *va, byte;
+
+	if (!debug_pagealloc_enabled()) {
+		lmm_skip(t, IS_ENABLED(CONFIG_DEBUG_PAGEALLOC) ?
+			 "boot with debug_pagealloc=on" :
+			 "kernel built without CONFIG_DEBUG_PAGEALLOC");
+		return;
+	}
+	t->no_probe = true;
+	lmm_do_n(t, LMM_ENABLE, 2);
+	pg = alloc_page(GFP_ATOMIC);
+	if (!pg) {
+		lmm_fail(t, "GFP_ATOMIC allocation failed inside a section");
+	} else {
+		va = page_address(pg);
+		lmm_expect_outer_intact(t, "after alloc_page() (linear map made valid)");
+		memset(va, 0x42, PAGE_SIZE);
+		if (READ_ONCE(va[PAGE_SIZE - 1]) != 0x42)
+			lmm_fail(t, "page allocated inside a section not writable and readable at once");
+		__free_page(pg);
+		lmm_expect_outer_intact(t, "after __free_page() (linear map made invalid)");
+		if (!copy_from_kernel_nofault(&byte, va, 1))
+			lmm_fail(t, "freed page still readable through the linear map inside a section");
+	}
+	lmm_do_n(t, LMM_DISABLE, 2);
+	lmm_unwind(t);
+}
+
 /* ===== Case table ===== */
 
 const struct lmm_case lmm_case_arm64_pending_barriers = {
@@ -488,4 +601,12 @@ const struct lmm_case lmm_case_nested_kernel_paths = {
 	.params = lmm_nested_kernel_paths_params,
 	.nparams = ARRAY_SIZE(lmm_nested_kernel_paths_params),
 	.desc = lmm_nested_kernel_paths_desc,
+};
+
+const struct lmm_case lmm_case_linear_map_kfence = {
+	.name = "linear_map_kfence", .run = lmm_linear_map_kfence,
+};
+
+const struct lmm_case lmm_case_linear_map_debug_pagealloc = {
+	.name = "linear_map_debug_pagealloc", .run = lmm_linear_map_debug_pagealloc,
 };

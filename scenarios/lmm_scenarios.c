@@ -31,7 +31,10 @@
 #include <linux/interrupt.h>
 #include <linux/irq_work.h>
 #include <linux/kthread.h>
+#include <linux/mm.h>
 #include <linux/prandom.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
 #include <linux/sched.h>
 #include <linux/smp.h>
 #include <linux/string.h>
@@ -44,6 +47,8 @@
 
 u64 lmm_seed_base = 0x1a2b3c4d;
 unsigned int lmm_walk_steps = 2000;
+unsigned int lmm_stress_threads;
+unsigned int lmm_stress_ms = 1000;
 
 static const char * const lmm_op_name[LMM_NR_OPS] = {
 	[LMM_ENABLE] = "enable", [LMM_DISABLE] = "disable",
@@ -59,7 +64,10 @@ void lmm_fail(struct lmm_test *t, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, args);
 	va_end(args);
 	t->failures++;
-	lmm_report_failure(t, msg);
+	if (t->report)
+		t->report(t, msg);
+	else
+		lmm_report_failure(t, msg);
 }
 
 void lmm_skip(struct lmm_test *t, const char *fmt, ...)
@@ -512,11 +520,35 @@ static void lmm_random_walk_desc(const struct lmm_param *p, char *buf)
 }
 
 /*
- * A random walk over the four calls that never breaks the API contract
- * (no enable at E == 255, no disable at E == 0 unless paused, no pause at
- * P == 255, no resume at P == 0), checked against the model at every step.
- * The walk is biased towards going deep now and then.
+ * One step of a random walk over the four calls that never breaks the API
+ * contract (no enable at E == 255, no disable at E == 0 unless paused, no
+ * pause at P == 255, no resume at P == 0), checked against the model.
+ * Phases of 64 steps lean towards enable/pause or towards their inverses,
+ * so that walks go deep now and then.
  */
+static void lmm_walk_step(struct lmm_test *t, struct rnd_state *rnd,
+			  unsigned int i)
+{
+	const struct lmm_model *m = &t->model;
+	u32 r = prandom_u32_state(rnd);
+	bool up = (i / 64) & 1 ? (r & 3) != 0 : (r & 3) == 0;
+	enum lmm_op op;
+
+	if ((r >> 8) & 1)
+		op = up ? LMM_ENABLE : LMM_DISABLE;
+	else
+		op = up ? LMM_PAUSE : LMM_RESUME;
+	if (op == LMM_ENABLE && !m->p && m->e == U8_MAX)
+		op = LMM_DISABLE;
+	else if (op == LMM_DISABLE && !m->p && m->e == 0)
+		op = LMM_ENABLE;
+	else if (op == LMM_PAUSE && m->p == U8_MAX)
+		op = LMM_RESUME;
+	else if (op == LMM_RESUME && m->p == 0)
+		op = LMM_PAUSE;
+	lmm_do(t, op);
+}
+
 static void lmm_random_walk(struct lmm_test *t)
 {
 	struct rnd_state rnd;
@@ -524,27 +556,8 @@ static void lmm_random_walk(struct lmm_test *t)
 
 	t->seed = lmm_seed_base + lmm_p(t)->a;
 	prandom_seed_state(&rnd, t->seed);
-	for (i = 0; i < lmm_walk_steps && !t->failures; i++) {
-		const struct lmm_model *m = &t->model;
-		u32 r = prandom_u32_state(&rnd);
-		/* Phases of 64 steps lean towards enable/pause or their inverses. */
-		bool up = (i / 64) & 1 ? (r & 3) != 0 : (r & 3) == 0;
-		enum lmm_op op;
-
-		if ((r >> 8) & 1)
-			op = up ? LMM_ENABLE : LMM_DISABLE;
-		else
-			op = up ? LMM_PAUSE : LMM_RESUME;
-		if (op == LMM_ENABLE && !m->p && m->e == U8_MAX)
-			op = LMM_DISABLE;
-		else if (op == LMM_DISABLE && !m->p && m->e == 0)
-			op = LMM_ENABLE;
-		else if (op == LMM_PAUSE && m->p == U8_MAX)
-			op = LMM_RESUME;
-		else if (op == LMM_RESUME && m->p == 0)
-			op = LMM_PAUSE;
-		lmm_do(t, op);
-	}
+	for (i = 0; i < lmm_walk_steps && !t->failures; i++)
+		lmm_walk_step(t, &rnd, i);
 	lmm_unwind(t);
 }
 
@@ -926,6 +939,138 @@ static void lmm_sleep_and_migrate(struct lmm_test *t)
 		lmm_skip(t, "only one CPU online: the migration part needs two (sleeping part passed)");
 }
 
+/* ===== Concurrent walks ===== */
+
+struct lmm_walker {
+	struct lmm_test t;
+	struct completion done;
+	unsigned long deadline;
+	unsigned long steps, paths, sleeps;
+	unsigned int id, cpus_seen;
+	char first_failure[LMM_MSG_MAX];
+};
+
+static void lmm_walker_report(struct lmm_test *t, const char *msg)
+{
+	struct lmm_walker *w = container_of(t, struct lmm_walker, t);
+
+	if (!w->first_failure[0])
+		strscpy(w->first_failure, msg, sizeof(w->first_failure));
+}
+
+/* A kernel path with its own nested section, from inside ours. */
+static void lmm_walker_path(struct lmm_walker *w, struct page *page)
+{
+	void *v = vmap(&page, 1, VM_MAP, PAGE_KERNEL);
+
+	if (v) {
+		if (READ_ONCE(*(u8 *)v) != 0x3c)
+			lmm_fail(&w->t, "vmap()ed page reads %#x inside a section, expected 0x3c",
+				 *(u8 *)v);
+		vunmap(v);
+	}
+	w->paths++;
+	lmm_check_state(&w->t, "after vmap()/vunmap() in a walk");
+}
+
+static int lmm_walker_fn(void *data)
+{
+	struct lmm_walker *w = data;
+	struct lmm_test *t = &w->t;
+	bool sleepy = lmm_may_sleep_in_section();
+	struct page *page = alloc_page(GFP_KERNEL);
+	unsigned long cpus = 0;
+	struct rnd_state rnd;
+	unsigned int i = 0;
+
+	if (page)
+		memset(page_address(page), 0x3c, PAGE_SIZE);
+	prandom_seed_state(&rnd, t->seed);
+	if (lmm_task_e(current) || lmm_task_p(current))
+		lmm_fail(t, "walker %u starts with E=%u P=%u, expected 0/0",
+			 w->id, lmm_task_e(current), lmm_task_p(current));
+	while (!t->failures && time_before(jiffies, w->deadline)) {
+		lmm_walk_step(t, &rnd, i++);
+		w->steps++;
+		cpus |= BIT(raw_smp_processor_id() % BITS_PER_LONG);
+		if (i % 128)
+			continue;
+		/* Preemption points and nested kernel paths, in sections too. */
+		if (sleepy || !lmm_model_task_active(&t->model)) {
+			if (page && !(i % 512))
+				lmm_walker_path(w, page);
+			if (!(i % 1024)) {
+				usleep_range(50, 200);
+				w->sleeps++;
+			} else {
+				cond_resched();
+			}
+			lmm_check_state(t, "after a preemption point");
+		}
+	}
+	lmm_unwind(t);
+	w->cpus_seen = hweight_long(cpus);
+	if (page)
+		__free_page(page);
+	complete(&w->done);
+	return 0;
+}
+
+/*
+ * Several kthreads run model-checked random walks at once for a bounded
+ * time, with preemption points, sleeps and vmap()/vunmap() inside their
+ * sections; each must end consistent, and the test task is untouched.
+ */
+static void lmm_concurrent_walks(struct lmm_test *t)
+{
+	unsigned int n = lmm_stress_threads, i, started = 0;
+	unsigned long steps = 0, paths = 0, sleeps = 0;
+	struct lmm_walker *w;
+
+	if (!n)
+		n = min(2 * num_online_cpus(), 8U);
+	w = kcalloc(n, sizeof(*w), GFP_KERNEL);
+	if (!w) {
+		lmm_skip(t, "out of memory");
+		return;
+	}
+	t->seed = lmm_seed_base;
+	lmm_do(t, LMM_ENABLE);
+	for (i = 0; i < n; i++) {
+		struct task_struct *k;
+
+		w[i].id = i;
+		w[i].t.seed = lmm_seed_base + 1000 + i;
+		w[i].t.report = lmm_walker_report;
+		w[i].deadline = jiffies + msecs_to_jiffies(lmm_stress_ms);
+		init_completion(&w[i].done);
+		k = kthread_run(lmm_walker_fn, &w[i], "lmm_walk/%u", i);
+		if (IS_ERR(k)) {
+			lmm_fail(t, "cannot start walker %u (%ld)", i, PTR_ERR(k));
+			break;
+		}
+		started++;
+	}
+	for (i = 0; i < started; i++) {
+		wait_for_completion(&w[i].done);
+		steps += w[i].steps;
+		paths += w[i].paths;
+		sleeps += w[i].sleeps;
+		if (w[i].t.failures)
+			lmm_fail(t, "walker %u (seed 0x%llx, %lu steps, %u CPUs): %s",
+				 i, w[i].t.seed, w[i].steps, w[i].cpus_seen,
+				 w[i].first_failure);
+	}
+	lmm_check_state(t, "test task after the walkers");
+	lmm_do(t, LMM_DISABLE);
+	lmm_unwind(t);
+	if (!t->failures && !steps)
+		lmm_fail(t, "walkers made no step in %u ms", lmm_stress_ms);
+	pr_info("lazy MMU concurrent walks: %u threads x %u ms: %lu steps, %lu nested vmap paths, %lu sleeps\n",
+		started, lmm_stress_ms, steps, paths, sleeps);
+	kfree(w);
+}
+
 /* ===== Case table ===== */
 
 #define LMM_DEFINE_CASE(cname)						\
@@ -953,3 +1098,4 @@ LMM_DEFINE_PCASE_WITH(hardirq, lmm_ctx_params, lmm_ctx_desc)
 LMM_DEFINE_CASE(bh_disable_misuse_leaks_enable)
 LMM_DEFINE_CASE(per_task_state)
 LMM_DEFINE_CASE(sleep_and_migrate)
+LMM_DEFINE_CASE(concurrent_walks)
