@@ -16,7 +16,9 @@ KBUILD_PASS := $(foreach v,ARCH CROSS_COMPILE LLVM W C,$(if $($(v)),$(v)=$($(v))
 GUEST_ARCH ?= amd64 arm64
 KERNEL_VERSION ?= newest
 
-.PHONY: all modules clean help run check
+MUTANTS ?= mutants
+
+.PHONY: all modules clean help run check mutate
 
 all: modules
 
@@ -34,12 +36,16 @@ run:
 check:
 	scripts/check
 
+mutate:
+	scripts/mutate $(foreach a,$(GUEST_ARCH),--arch $(a)) --kernel $(KERNEL_VERSION) $(MUTANTS)
+
 help:
 	@echo 'Targets:'
 	@echo '  modules (default)  build the test modules against KDIR=$(KDIR)'
 	@echo '                     (ARCH, CROSS_COMPILE, LLVM=1, W=1, C=1 passed through)'
 	@echo '  run                run the suite on Debian kernels under QEMU'
 	@echo '                     GUEST_ARCH="$(GUEST_ARCH)" KERNEL_VERSION=$(KERNEL_VERSION)'
-	@echo '  check              everything CI gates on (make run + self-tests)'
+	@echo '  check              everything CI gates on (make run, self-tests, mutants)'
+	@echo '  mutate             mutation harness: MUTANTS=$(MUTANTS) GUEST_ARCH="$(GUEST_ARCH)"'
 	@echo '  clean              remove build products'
 	@echo 'Results of `make run` go to out/<run>/ (KTAP, JSON, JUnit, console logs).'
