@@ -7,13 +7,15 @@
  *
  * insmod fails (-EINVAL) when a case failed or a parameter is invalid, so
  * that its exit status tells.  The last run's KTAP is kept in
- * /sys/kernel/debug/lazy_mmu_test/results while the module is loaded.
+ * /sys/kernel/debug/lazy_mmu_test/results while the module is loaded;
+ * task_state there shows the reading task's own E and P.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/debugfs.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/vmalloc.h>
@@ -286,6 +288,20 @@ static int lmm_run_all(void)
 	return fail ? -EINVAL : 0;
 }
 
+/*
+ * /sys/kernel/debug/lazy_mmu_test/task_state: the reading task's own lazy
+ * MMU state, so that scripts can check tasks at any fork depth (the guest
+ * init reads it from nested shells).
+ */
+static int lmm_task_state_show(struct seq_file *m, void *v)
+{
+	seq_printf(m, "comm=%s pid=%d E=%u P=%u predicate=%d api=%s\n",
+		   current->comm, task_pid_nr(current), lmm_task_e(current),
+		   lmm_task_p(current), lmm_predicate(), LMM_API_NAME);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(lmm_task_state);
+
 static int __init lmm_kmod_init(void)
 {
 	int ret;
@@ -293,8 +309,12 @@ static int __init lmm_kmod_init(void)
 	ret = lmm_parse_params();
 	if (ret)
 		return ret;
-	if (!run)
+	if (!run) {
+		lmm_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
+		debugfs_create_file("task_state", 0444, lmm_dir, NULL,
+				    &lmm_task_state_fops);
 		return 0;
+	}
 
 	lmm_out = vzalloc(LMM_OUT_MAX);
 	if (!lmm_out)
@@ -310,6 +330,7 @@ static int __init lmm_kmod_init(void)
 	}
 	lmm_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
 	debugfs_create_blob("results", 0444, lmm_dir, &lmm_blob);
+	debugfs_create_file("task_state", 0444, lmm_dir, NULL, &lmm_task_state_fops);
 	return 0;
 }
 

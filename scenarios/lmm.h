@@ -147,6 +147,8 @@ struct lmm_case {
 	const struct lmm_param *params;	/* NULL: not parameterised */
 	unsigned int nparams;
 	void (*desc)(const struct lmm_param *p, char *buf);
+	/* Runs even when current does not start at E = P = 0. */
+	bool any_start_state;
 };
 
 /*

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# test_api_fixtures.sh [OUTDIR]: the suite builds, W=1-clean, against every
+# generation of the lazy MMU nesting API and detects which one it got.
+#
+# Each fixtures/api/<gen>.patch turns Debian's newest 7.x header tree
+# (mainline, generation 7) into what the helpers, the task state and the
+# predicate looked like in <gen>.  For each fixture and the unpatched tree,
+# on amd64 and arm64: hard-linked copy of the headers, patch, build the
+# modules with W=1, check the generated lmm_api.h names the generation.
+# Output: KTAP.  Exit 0 if everything passed, 1 otherwise.
+
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+out=${1:-$top/out/api-fixtures}
+fixtures=$top/fixtures/api
+arches=(amd64 arm64)
+# case:expected LMM_API_GEN ("mainline" is the unpatched tree).
+cases=(mainline:7 none:0 v3:3 v4:4 v5:5 v6:6)
+
+rm -rf "$out" && mkdir -p "$out" && out=$(cd "$out" && pwd) || {
+	echo "cannot create $out" >&2
+	exit 1
+}
+ROOT=$("$top/scripts/buildroot") || exit 1
+
+declare -A KDIR
+for a in "${arches[@]}"; do
+	env=$("$top/scripts/fetch-kernel" --arch "$a") || exit 1
+	KDIR[$a]=$(sed -n 's/^KDIR=//p' <<< "$env")
+	[ -n "${KDIR[$a]}" ] || { echo "fetch-kernel --arch $a printed no KDIR" >&2; exit 1; }
+done
+
+# Copies made by this run, removed on exit (paths inside the build root).
+copies=()
+cleanup() {
+	local c
+	for c in "${copies[@]}"; do
+		rm -rf "${ROOT:?}$c"
+	done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# copy_headers KDIR ID: hard-linked copy of KDIR and of the -common tree
+# its Makefile includes, at the same depth under /usr/src so that the
+# relative scripts/tools symlinks still resolve.  Prints the copy's KDIR.
+# (Same approach as copy_headers() in scripts/mutate.)
+copy_headers() {
+	local kdir=$1 id=$2 common arch_copy common_copy
+	common=$(sed -n 's/^include \(.*\)\/Makefile$/\1/p' "$ROOT$kdir/Makefile")
+	[ -n "$common" ] || { echo "cannot find the -common tree of $kdir"; return 1; }
+	arch_copy=/usr/src/lmm-apifix-$id-arch
+	common_copy=/usr/src/lmm-apifix-$id-common
+	copies+=("$arch_copy" "$common_copy")
+	rm -rf "$ROOT$arch_copy" "$ROOT$common_copy"
+	cp -al "$ROOT$kdir" "$ROOT$arch_copy" && cp -al "$ROOT$common" "$ROOT$common_copy" ||
+		{ echo "cannot copy $kdir"; return 1; }
+	# A new Makefile, not an edit through the hard link.
+	rm -f "$ROOT$arch_copy/Makefile"
+	sed -e "s|^KBUILD_OUTPUT=.*|KBUILD_OUTPUT=$arch_copy|" \
+	    -e "s|^include .*/Makefile$|include $common_copy/Makefile|" \
+	    "$ROOT$kdir/Makefile" > "$ROOT$arch_copy/Makefile"
+	KCOPY=$arch_copy
+}
+
+# Checksums of the pristine files the fixtures touch, to prove that
+# patching the copies never wrote through a hard link.
+pristine_sums() {
+	local a common f
+	for a in "${arches[@]}"; do
+		common=$(sed -n 's/^include \(.*\)\/Makefile$/\1/p' "$ROOT${KDIR[$a]}/Makefile")
+		echo "$ROOT${KDIR[$a]}/Makefile"
+		sed -n 's|^+++ b/||p' "$fixtures"/*.patch | sort -u |
+			while read -r f; do echo "$ROOT$common/$f"; done
+	done | sort -u | xargs md5sum 2>&1
+}
+sums_before=$(pristine_sums)
+
+ntests=$(( ${#cases[@]} * ${#arches[@]} + 1 ))
+echo "KTAP version 1"
+echo "1..$ntests"
+n=0 pass=0 fail=0
+
+ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n $1"; }
+notok() {
+	n=$((n + 1)); fail=$((fail + 1))
+	local name=$1; shift
+	printf '# %s\n' "$@"
+	echo "not ok $n $name"
+}
+
+# run_case CASE WANT ARCH: prints its diagnostics, returns 0 on success.
+run_case() {
+	local c=$1 want=$2 a=$3 dir=$out/$c-$a fix hdr got noise f
+	mkdir -p "$dir"
+	copy_headers "${KDIR[$a]}" "$c-$a-$$" || return 1
+	if [ "$c" != mainline ]; then
+		fix=$fixtures/$c.patch
+		[ -r "$fix" ] || { echo "no fixture $fix"; return 1; }
+		head -n1 "$fix" | grep -q '^Fixture: ' || { echo "$fix: first line is not 'Fixture: ...'"; return 1; }
+		# patch replaces the files it changes, so the hard links to the
+		# pristine tree are broken, never written through.
+		if ! patch -p1 -s -N --no-backup-if-mismatch -d "$ROOT${KCOPY%-arch}-common" \
+			< "$fix" > "$dir/patch.log" 2>&1; then
+			echo "$c.patch does not apply:"
+			head -n 5 "$dir/patch.log"
+			return 1
+		fi
+	fi
+	if ! "$top/scripts/build-modules" --kdir "$KCOPY" --out "$dir" -- W=1 > "$dir/build-modules.log" 2>&1; then
+		echo "build failed (log: $dir/build.log):"
+		grep -E 'error|warning' "$dir/build.log" 2>/dev/null | head -n 8
+		return 1
+	fi
+	noise=$(grep -vE '^make(\[[0-9]+\])?: (Entering|Leaving)|^  (CC|LD|AR|MODPOST|BTF|UPD|CHECK|CC \[M\]|LD \[M\])|^make -C ' "$dir/build.log")
+	if [ -n "$noise" ]; then
+		echo "build not W=1 clean (log: $dir/build.log):"
+		head -n 8 <<< "$noise"
+		return 1
+	fi
+	for f in kmod kunit; do
+		hdr=$dir/src/$f/lmm_api.h
+		[ -e "$hdr" ] || { [ $f = kunit ] && continue; echo "no $hdr"; return 1; }
+		got=$(sed -n 's/^#define LMM_API_GEN \([0-9]*\)$/\1/p' "$hdr")
+		if [ "$got" != "$want" ]; then
+			echo "$f/lmm_api.h says LMM_API_GEN ${got:-<none>}, expected $want:"
+			grep '^#define' "$hdr"
+			return 1
+		fi
+	done
+	echo "$(sed -n 's/^#define LMM_API_NAME //p' "$dir/src/kmod/lmm_api.h"), gen $want, modules: $(cd "$dir" && ls ./*.ko | xargs -n1 basename | paste -sd' ' -)"
+	return 0
+}
+
+for entry in "${cases[@]}"; do
+	c=${entry%%:*} want=${entry#*:}
+	for a in "${arches[@]}"; do
+		t0=$EPOCHREALTIME
+		msg=$(run_case "$c" "$want" "$a" 2>&1)
+		rc=$?
+		# The copies of this case are no longer needed.
+		cleanup
+		copies=()
+		secs=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }')
+		if [ $rc -eq 0 ]; then
+			echo "# $c-$a: $msg"
+			ok "$c-$a # ${secs} s"
+		else
+			mapfile -t lines <<< "$msg"
+			notok "$c-$a" "${lines[@]}"
+		fi
+	done
+done
+
+if [ "$(pristine_sums)" = "$sums_before" ]; then
+	ok "pristine_headers_untouched"
+else
+	notok "pristine_headers_untouched" "a file of the pristine header trees changed:" \
+		"$(diff <(echo "$sums_before") <(pristine_sums) | head -n 5)"
+fi
+
+echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
+[ $fail -eq 0 ]
