@@ -19,10 +19,11 @@ arches=(amd64 arm64)
 # case:expected LMM_API_GEN ("mainline" is the unpatched tree).
 cases=(mainline:7 none:0 v3:3 v4:4 v5:5 v6:6)
 
-rm -rf "$out" && mkdir -p "$out" && out=$(cd "$out" && pwd) || {
+if ! rm -rf "$out" || ! mkdir -p "$out"; then
 	echo "cannot create $out" >&2
 	exit 1
-}
+fi
+out=$(cd "$out" && pwd)
 ROOT=$("$top/scripts/buildroot") || exit 1
 
 declare -A KDIR
@@ -32,13 +33,15 @@ for a in "${arches[@]}"; do
 	[ -n "${KDIR[$a]}" ] || { echo "fetch-kernel --arch $a printed no KDIR" >&2; exit 1; }
 done
 
-# Copies made by this run, removed on exit (paths inside the build root).
+# The copies of the case being built (paths inside the build root),
+# removed after each case and on exit.
 copies=()
 cleanup() {
 	local c
 	for c in "${copies[@]}"; do
 		rm -rf "${ROOT:?}$c"
 	done
+	copies=()
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -53,10 +56,11 @@ copy_headers() {
 	[ -n "$common" ] || { echo "cannot find the -common tree of $kdir"; return 1; }
 	arch_copy=/usr/src/lmm-apifix-$id-arch
 	common_copy=/usr/src/lmm-apifix-$id-common
-	copies+=("$arch_copy" "$common_copy")
 	rm -rf "$ROOT$arch_copy" "$ROOT$common_copy"
-	cp -al "$ROOT$kdir" "$ROOT$arch_copy" && cp -al "$ROOT$common" "$ROOT$common_copy" ||
-		{ echo "cannot copy $kdir"; return 1; }
+	if ! cp -al "$ROOT$kdir" "$ROOT$arch_copy" || ! cp -al "$ROOT$common" "$ROOT$common_copy"; then
+		echo "cannot copy $kdir"
+		return 1
+	fi
 	# A new Makefile, not an edit through the hard link.
 	rm -f "$ROOT$arch_copy/Makefile"
 	sed -e "s|^KBUILD_OUTPUT=.*|KBUILD_OUTPUT=$arch_copy|" \
@@ -68,10 +72,10 @@ copy_headers() {
 # Checksums of the pristine files the fixtures touch, to prove that
 # patching the copies never wrote through a hard link.
 pristine_sums() {
-	local a common f
-	for a in "${arches[@]}"; do
-		common=$(sed -n 's/^include \(.*\)\/Makefile$/\1/p' "$ROOT${KDIR[$a]}/Makefile")
-		echo "$ROOT${KDIR[$a]}/Makefile"
+	local arch common f
+	for arch in "${arches[@]}"; do
+		common=$(sed -n 's/^include \(.*\)\/Makefile$/\1/p' "$ROOT${KDIR[$arch]}/Makefile")
+		echo "$ROOT${KDIR[$arch]}/Makefile"
 		sed -n 's|^+++ b/||p' "$fixtures"/*.patch | sort -u |
 			while read -r f; do echo "$ROOT$common/$f"; done
 	done | sort -u | xargs md5sum 2>&1
@@ -93,7 +97,8 @@ notok() {
 
 # run_case CASE WANT ARCH: prints its diagnostics, returns 0 on success.
 run_case() {
-	local c=$1 want=$2 a=$3 dir=$out/$c-$a fix hdr got noise f
+	local c=$1 want=$2 a=$3
+	local dir=$out/$c-$a fix hdr got noise f
 	mkdir -p "$dir"
 	copy_headers "${KDIR[$a]}" "$c-$a-$$" || return 1
 	if [ "$c" != mainline ]; then
@@ -130,7 +135,7 @@ run_case() {
 			return 1
 		fi
 	done
-	echo "$(sed -n 's/^#define LMM_API_NAME //p' "$dir/src/kmod/lmm_api.h"), gen $want, modules: $(cd "$dir" && ls ./*.ko | xargs -n1 basename | paste -sd' ' -)"
+	echo "$(sed -n 's/^#define LMM_API_NAME //p' "$dir/src/kmod/lmm_api.h"), gen $want, modules: $(find "$dir" -maxdepth 1 -name '*.ko' -printf '%f\n' | sort | paste -sd' ' -)"
 	return 0
 }
 
@@ -138,11 +143,11 @@ for entry in "${cases[@]}"; do
 	c=${entry%%:*} want=${entry#*:}
 	for a in "${arches[@]}"; do
 		t0=$EPOCHREALTIME
+		# run_case works in a subshell: register its copies here.
+		copies=("/usr/src/lmm-apifix-$c-$a-$$-arch" "/usr/src/lmm-apifix-$c-$a-$$-common")
 		msg=$(run_case "$c" "$want" "$a" 2>&1)
 		rc=$?
-		# The copies of this case are no longer needed.
 		cleanup
-		copies=()
 		secs=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }')
 		if [ $rc -eq 0 ]; then
 			echo "# $c-$a: $msg"
