@@ -45,6 +45,10 @@ static unsigned int duration_ms = 1000;
 module_param(duration_ms, uint, 0444);
 MODULE_PARM_DESC(duration_ms, "duration of concurrent_walks in ms, 1..600000 (default 1000)");
 
+static bool misuse;
+module_param(misuse, bool, 0444);
+MODULE_PARM_DESC(misuse, "also run misuse_warnings: provokes 4 VM_WARN_ON_ONCE warnings on CONFIG_DEBUG_VM kernels, refused under panic_on_warn (default N)");
+
 static bool run = true;
 module_param(run, bool, 0444);
 MODULE_PARM_DESC(run, "run the cases at load time (default Y)");
@@ -118,6 +122,7 @@ static int lmm_parse_params(void)
 		return -EINVAL;
 	}
 	lmm_stress_ms = duration_ms;
+	lmm_misuse = misuse;
 
 	if (seed) {
 		u64 v;

@@ -14,6 +14,10 @@
 
 #include "lmm.h"
 
+static bool misuse;
+module_param(misuse, bool, 0444);
+MODULE_PARM_DESC(misuse, "also run misuse_warnings: provokes 4 VM_WARN_ON_ONCE warnings (CONFIG_DEBUG_VM), refused under panic_on_warn");
+
 /* lmm_fail() lands here: one KUnit failure per scenario message. */
 void lmm_report_failure(struct lmm_test *t, const char *msg)
 {
@@ -26,6 +30,7 @@ static void lmm_kunit_run(struct kunit *test, const struct lmm_case *c)
 {
 	struct lmm_test t = { .priv = test, .param = test->param_value };
 
+	lmm_misuse = misuse;
 	if (c == &lmm_case_initial_state)
 		kunit_info(test, "api: %s (generation %d), arch flag: %s\n",
 			   LMM_API_NAME, LMM_API_GEN, lmm_arch_flag_name());
@@ -53,8 +58,9 @@ static const void *lmm_kunit_gen(const struct lmm_case *c, const void *prev,
 #define LMM_GEN_ARGS const void *prev, char *desc
 #endif
 
+/* KUnit names a case after its function: use the scenario's name. */
 #define LMM_KUNIT_CASE_FN(name)						\
-	static void lmm_kunit_##name(struct kunit *test)		\
+	static void name(struct kunit *test)				\
 	{								\
 		lmm_kunit_run(test, &lmm_case_##name);			\
 	}
@@ -66,8 +72,8 @@ static const void *lmm_kunit_gen(const struct lmm_case *c, const void *prev,
 	}
 LMM_CASES(LMM_KUNIT_CASE_FN, LMM_KUNIT_PCASE_FN)
 
-#define LMM_KUNIT_CASE(name) KUNIT_CASE(lmm_kunit_##name),
-#define LMM_KUNIT_PCASE(name) KUNIT_CASE_PARAM(lmm_kunit_##name, lmm_kunit_gen_##name),
+#define LMM_KUNIT_CASE(name) KUNIT_CASE(name),
+#define LMM_KUNIT_PCASE(name) KUNIT_CASE_PARAM(name, lmm_kunit_gen_##name),
 static struct kunit_case lmm_kunit_cases[] = {
 	LMM_CASES(LMM_KUNIT_CASE, LMM_KUNIT_PCASE)
 	{}

@@ -171,6 +171,7 @@ struct lmm_case {
 	C(per_task_state)			\
 	C(sleep_and_migrate)			\
 	C(concurrent_walks)			\
+	P(misuse_warnings)			\
 	C(arm64_pending_barriers)		\
 	C(pte_visibility)			\
 	P(nested_kernel_paths)			\
@@ -212,5 +213,9 @@ extern u64 lmm_seed_base;
 extern unsigned int lmm_walk_steps;
 extern unsigned int lmm_stress_threads;	/* 0: two per online CPU, up to 8 */
 extern unsigned int lmm_stress_ms;
+extern bool lmm_misuse;			/* run the misuse cases (opt-in) */
+
+/* Address of a kernel symbol a module cannot link against, or NULL. */
+void *lmm_kernel_symbol(const char *name);
 
 #endif /* LMM_H */

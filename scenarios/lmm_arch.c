@@ -19,8 +19,8 @@
  *   immediate; under Xen PV it is queued until the flush.
  *
  * Kernel PTEs are found through init_mm, which is not exported to modules:
- * built-in code uses it directly, a module resolves it through kprobes
- * (KALLSYMS_ALL) and checks it maps a vmalloc page correctly before use.
+ * built-in code uses it directly, a module resolves it (lmm_kernel_symbol())
+ * and checks it maps a vmalloc page correctly before use.
  * (init_task.active_mm is not it: the idle task borrows user mms.)
  */
 
@@ -30,7 +30,6 @@
 #include <linux/kfence.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
-#include <linux/kprobes.h>
 #include <linux/mm.h>
 #include <linux/pgtable.h>
 #include <linux/sched/task.h>
@@ -54,24 +53,8 @@ static struct mm_struct *lmm_init_mm(void)
 {
 #ifndef MODULE
 	return &init_mm;
-#elif defined(CONFIG_KPROBES) && defined(CONFIG_KALLSYMS_ALL)
-	/*
-	 * register_kprobe() resolves the symbol, then refuses to probe a
-	 * data address: kp.addr is left holding &init_mm.
-	 */
-	static struct mm_struct *mm;
-	struct kprobe kp = { .symbol_name = "init_mm" };
-
-	if (mm)
-		return mm;
-	if (!register_kprobe(&kp)) {
-		unregister_kprobe(&kp);
-		return NULL;
-	}
-	mm = (struct mm_struct *)kp.addr;
-	return mm;
 #else
-	return NULL;
+	return lmm_kernel_symbol("init_mm");
 #endif
 }
 

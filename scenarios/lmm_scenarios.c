@@ -30,7 +30,11 @@
 #include <linux/delay.h>
 #include <linux/interrupt.h>
 #include <linux/irq_work.h>
+#include <linux/kprobes.h>
 #include <linux/kthread.h>
+#include <linux/panic.h>
+#include <linux/tracepoint.h>
+#include <trace/events/printk.h>
 #include <linux/mm.h>
 #include <linux/prandom.h>
 #include <linux/slab.h>
@@ -49,6 +53,26 @@ u64 lmm_seed_base = 0x1a2b3c4d;
 unsigned int lmm_walk_steps = 2000;
 unsigned int lmm_stress_threads;
 unsigned int lmm_stress_ms = 1000;
+bool lmm_misuse;
+
+void *lmm_kernel_symbol(const char *name)
+{
+#if defined(CONFIG_KPROBES) && defined(CONFIG_KALLSYMS_ALL)
+	/*
+	 * register_kprobe() resolves the symbol, then refuses to probe a
+	 * data address: kp.addr is left holding the symbol's address.
+	 */
+	struct kprobe kp = { .symbol_name = name };
+
+	if (!register_kprobe(&kp)) {
+		unregister_kprobe(&kp);
+		return NULL;
+	}
+	return kp.addr;
+#else
+	return NULL;
+#endif
+}
 
 static const char * const lmm_op_name[LMM_NR_OPS] = {
 	[LMM_ENABLE] = "enable", [LMM_DISABLE] = "disable",
@@ -1072,6 +1096,102 @@ static void lmm_concurrent_walks(struct lmm_test *t)
 	kfree(w);
 }
 
+/* ===== Misuse warnings (opt-in) ===== */
+
+static const struct lmm_param lmm_misuse_params[] = {
+	{ LMM_DISABLE, 0 },	/* disable() at E == 0: E wraps to 255 */
+	{ LMM_ENABLE, 255 },	/* enable() at E == 255: E wraps to 0 */
+	{ LMM_RESUME, 0 },	/* resume() at P == 0: P wraps to 255 */
+	{ LMM_PAUSE, 255 },	/* pause() at P == 255: P wraps to 0 */
+};
+
+static void lmm_misuse_desc(const struct lmm_param *p, char *buf)
+{
+	snprintf(buf, LMM_DESC_MAX, "%s_at_%c=%u", lmm_op_name[p->a],
+		 p->a == LMM_ENABLE || p->a == LMM_DISABLE ? 'E' : 'P', p->b);
+}
+
+/* VM_WARN_ON_ONCE fires once per module load: remember which did. */
+static bool lmm_misuse_fired[LMM_NR_OPS];
+static atomic_t lmm_warnings;
+
+static void lmm_probe_console(void *unused, const char *text, size_t len)
+{
+	if (strnstr(text, "WARNING:", len))
+		atomic_inc(&lmm_warnings);
+}
+
+static int lmm_panic_on_warn(void)
+{
+#ifndef MODULE
+	return READ_ONCE(panic_on_warn);
+#else
+	int *p = lmm_kernel_symbol("panic_on_warn");
+
+	return p ? READ_ONCE(*p) : -1;
+#endif
+}
+
+/*
+ * Each misuse the helpers warn about (CONFIG_DEBUG_VM) produces exactly
+ * one warning, caught by a console tracepoint probe as in
+ * mm/kasan/kasan_test_c.c, and leaves the state SERIES.md describes
+ * (u8 wrap, the same arch calls).  Opt-in: the warnings would kill a
+ * kernel booted with panic_on_warn, which is checked first.
+ */
+static void lmm_misuse_warnings(struct lmm_test *t)
+{
+	const struct lmm_param *p = lmm_p(t);
+	enum lmm_op op = p->a;
+	int pow = lmm_panic_on_warn();
+	int warned;
+
+	if (!lmm_misuse) {
+		lmm_skip(t, "opt-in: load with misuse=1 (provokes VM_WARN_ON_ONCE warnings)");
+		return;
+	}
+	if (!IS_ENABLED(CONFIG_DEBUG_VM)) {
+		lmm_skip(t, "Test requires CONFIG_DEBUG_VM=y (VM_WARN_ON_ONCE compiles away)");
+		return;
+	}
+	if (pow) {
+		lmm_skip(t, pow < 0 ? "cannot tell whether panic_on_warn is set: not provoking warnings" :
+			 "panic_on_warn is set: not provoking warnings");
+		return;
+	}
+	if (lmm_misuse_fired[op]) {
+		lmm_skip(t, "this warning already fired once in this module load");
+		return;
+	}
+
+	/* Get to the edge legally: 255 enables or 255 pauses. */
+	if (op == LMM_ENABLE)
+		lmm_do_n(t, LMM_ENABLE, 255);
+	else if (op == LMM_PAUSE)
+		lmm_do_n(t, LMM_PAUSE, 255);
+	if (t->failures)
+		return;
+
+	atomic_set(&lmm_warnings, 0);
+	if (register_trace_console(lmm_probe_console, NULL)) {
+		lmm_skip(t, "cannot register a console tracepoint probe");
+		lmm_force_restore(0, 0);
+		return;
+	}
+	lmm_misuse_fired[op] = true;
+	lmm_do(t, op);
+	unregister_trace_console(lmm_probe_console, NULL);
+	tracepoint_synchronize_unregister();
+	warned = atomic_read(&lmm_warnings);
+	if (warned != 1)
+		lmm_fail(t, "%s() at E=%u P=%u: expected exactly one warning, saw %d",
+			 lmm_op_name[op], op == LMM_ENABLE ? 255 : 0,
+			 op == LMM_PAUSE ? 255 : 0, warned);
+	/* Back to a sane state without further warnings. */
+	lmm_force_restore(0, 0);
+	memset(&t->model, 0, sizeof(t->model));
+}
+
 /* ===== Case table ===== */
 
 #define LMM_DEFINE_CASE(cname)						\
@@ -1103,3 +1223,4 @@ LMM_DEFINE_CASE(bh_disable_misuse_leaks_enable)
 LMM_DEFINE_CASE(per_task_state)
 LMM_DEFINE_CASE(sleep_and_migrate)
 LMM_DEFINE_CASE(concurrent_walks)
+LMM_DEFINE_PCASE_WITH(misuse_warnings, lmm_misuse_params, lmm_misuse_desc)
