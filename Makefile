@@ -17,8 +17,9 @@ GUEST_ARCH ?= amd64 arm64
 KERNEL_VERSION ?= newest
 
 MUTANTS ?= mutants
+KUNIT_ARCH ?= x86_64 arm64
 
-.PHONY: all modules clean help run check mutate
+.PHONY: all modules clean help run check mutate kunit
 
 all: modules
 
@@ -36,6 +37,9 @@ run:
 check:
 	scripts/check
 
+kunit:
+	scripts/kunit $(foreach a,$(KUNIT_ARCH),--arch $(a)) $(if $(KSRC),--ksrc $(KSRC))
+
 mutate:
 	scripts/mutate $(foreach a,$(GUEST_ARCH),--arch $(a)) --kernel $(KERNEL_VERSION) $(MUTANTS)
 
@@ -47,5 +51,6 @@ help:
 	@echo '                     GUEST_ARCH="$(GUEST_ARCH)" KERNEL_VERSION=$(KERNEL_VERSION)'
 	@echo '  check              everything CI gates on (make run, self-tests, mutants)'
 	@echo '  mutate             mutation harness: MUTANTS=$(MUTANTS) GUEST_ARCH="$(GUEST_ARCH)"'
+	@echo '  kunit              kunit.py lane on a debug kernel: KUNIT_ARCH="$(KUNIT_ARCH)" [KSRC=tree]'
 	@echo '  clean              remove build products'
 	@echo 'Results of `make run` go to out/<run>/ (KTAP, JSON, JUnit, console logs).'
