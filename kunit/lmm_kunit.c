@@ -10,6 +10,7 @@
  * ever aborts a test thread inside an open section.
  */
 #include <kunit/test.h>
+#include <linux/mman.h>
 #include <linux/module.h>
 
 #include "lmm.h"
@@ -26,9 +27,19 @@ void lmm_report_failure(struct lmm_test *t, const char *msg)
 	KUNIT_FAIL(test, "%s", msg);
 }
 
+/* User memory for the test thread, released by KUnit after the case. */
+static unsigned long lmm_kunit_user_mmap(struct lmm_test *t, unsigned long len)
+{
+	return kunit_vm_mmap(t->priv, NULL, 0, len, PROT_READ | PROT_WRITE,
+			     MAP_ANONYMOUS | MAP_PRIVATE, 0);
+}
+
 static void lmm_kunit_run(struct kunit *test, const struct lmm_case *c)
 {
-	struct lmm_test t = { .priv = test, .param = test->param_value };
+	struct lmm_test t = {
+		.priv = test, .param = test->param_value,
+		.user_mmap = lmm_kunit_user_mmap,
+	};
 
 	lmm_misuse = misuse;
 	if (c == &lmm_case_initial_state)

@@ -117,6 +117,8 @@ struct lmm_test {
 	bool no_probe;		/* the case watches the arch flag itself */
 	/* Failure sink overriding the front end's (worker threads). */
 	void (*report)(struct lmm_test *t, const char *msg);
+	/* Map anonymous user memory for current (KUnit: kunit_vm_mmap()). */
+	unsigned long (*user_mmap)(struct lmm_test *t, unsigned long len);
 };
 
 /* Provided by the front end: record a failure message. */

@@ -28,6 +28,7 @@
 #include <linux/highmem.h>
 #include <linux/jiffies.h>
 #include <linux/kfence.h>
+#include <linux/mman.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/mm.h>
@@ -344,13 +345,49 @@ static void lmm_pte_visibility(struct lmm_test *t)
 /* ===== Kernel paths that open their own section ===== */
 
 static const struct lmm_param lmm_nested_kernel_paths_params[] = {
-	{ 0 }, { 1 }, { 2 }, { 3 },
+	{ 0 }, { 1 }, { 2 }, { 3 }, { 4 },
 };
 
 static const char * const lmm_path_name[] = {
 	"vmalloc_vfree", "vmap_vunmap", "vmap_in_paused_section",
-	"alloc_free_atomic",
+	"alloc_free_atomic", "user_munmap",
 };
+
+#define LMM_USER_PAGES 4
+
+/* Anonymous user memory of current, populated; 0 when there is no mm. */
+static unsigned long lmm_user_map(struct lmm_test *t)
+{
+	unsigned long len = LMM_USER_PAGES * PAGE_SIZE, addr, i;
+
+	if (t->user_mmap)
+		addr = t->user_mmap(t, len);
+	else if (current->mm)
+		addr = vm_mmap(NULL, 0, len, PROT_READ | PROT_WRITE,
+			       MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	else
+		return 0;
+	if (IS_ERR_VALUE(addr))
+		return 0;
+	for (i = 0; i < LMM_USER_PAGES; i++)
+		if (put_user((u8)0x2d, (u8 __user *)(addr + i * PAGE_SIZE)))
+			return 0;
+	return addr;
+}
+
+/*
+ * munmap() of populated user memory zaps its PTEs under the kernel's own
+ * lazy section (zap_pte_range()); afterwards the memory is gone.
+ */
+static void lmm_user_munmap(struct lmm_test *t, unsigned long addr)
+{
+	u8 v;
+
+	vm_munmap(addr, LMM_USER_PAGES * PAGE_SIZE);
+	lmm_check_state(t, "after munmap() of populated user memory in a section");
+	if (!get_user(v, (u8 __user *)addr))
+		lmm_fail(t, "user memory still readable (%#x) after munmap() inside a section", v);
+}
 
 static void lmm_nested_kernel_paths_desc(const struct lmm_param *p, char *buf)
 {
@@ -386,6 +423,7 @@ static void lmm_vmap_check(struct lmm_test *t, struct page *page)
 static void lmm_nested_kernel_paths(struct lmm_test *t)
 {
 	unsigned int path = ((const struct lmm_param *)t->param)->a;
+	unsigned long uaddr = 0;
 	struct page *page;
 	u8 *p;
 
@@ -399,6 +437,14 @@ static void lmm_nested_kernel_paths(struct lmm_test *t)
 		return;
 	}
 	memset(page_address(page), 0x3c, PAGE_SIZE);
+	if (path == 4) {
+		uaddr = lmm_user_map(t);
+		if (!uaddr) {
+			__free_page(page);
+			lmm_skip(t, "no user address space to map memory in (no mm)");
+			return;
+		}
+	}
 
 	lmm_do_n(t, LMM_ENABLE, 2);
 	switch (path) {
@@ -455,6 +501,9 @@ static void lmm_nested_kernel_paths(struct lmm_test *t)
 		lmm_check_state(t, "after alloc_page()/__free_page() in a section");
 		break;
 	}
+	case 4:
+		lmm_user_munmap(t, uaddr);
+		break;
 	}
 	lmm_do_n(t, LMM_DISABLE, 2);
 	lmm_unwind(t);
