@@ -359,8 +359,8 @@ void lmm_run_case(const struct lmm_case *c, struct lmm_test *t)
 	    (lmm_task_e(current) != e0 || lmm_task_p(current) != p0))
 		lmm_fail(t, "case left current with E=%u P=%u, started with E=%u P=%u",
 			 lmm_task_e(current), lmm_task_p(current), e0, p0);
-	if (t->failures)
-		lmm_force_restore(e0, p0);
+	/* Whatever happened (failure, skip half-way), leave no state behind. */
+	lmm_force_restore(e0, p0);
 }
 
 static const struct lmm_param *lmm_p(struct lmm_test *t)
