@@ -13,6 +13,7 @@
 
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/scripts/lib.sh"
 out=${1:-$top/out/api-fixtures}
 fixtures=$top/fixtures/api
 arches=(amd64 arm64)
@@ -46,29 +47,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# copy_headers KDIR ID: hard-linked copy of KDIR and of the -common tree
-# its Makefile includes, at the same depth under /usr/src so that the
-# relative scripts/tools symlinks still resolve.  Prints the copy's KDIR.
-# (Same approach as copy_headers() in scripts/mutate.)
-copy_headers() {
-	local kdir=$1 id=$2 common arch_copy common_copy
-	common=$(sed -n 's/^include \(.*\)\/Makefile$/\1/p' "$ROOT$kdir/Makefile")
-	[ -n "$common" ] || { echo "cannot find the -common tree of $kdir"; return 1; }
-	arch_copy=/usr/src/lmm-apifix-$id-arch
-	common_copy=/usr/src/lmm-apifix-$id-common
-	rm -rf "$ROOT$arch_copy" "$ROOT$common_copy"
-	if ! cp -al "$ROOT$kdir" "$ROOT$arch_copy" || ! cp -al "$ROOT$common" "$ROOT$common_copy"; then
-		echo "cannot copy $kdir"
-		return 1
-	fi
-	# A new Makefile, not an edit through the hard link.
-	rm -f "$ROOT$arch_copy/Makefile"
-	sed -e "s|^KBUILD_OUTPUT=.*|KBUILD_OUTPUT=$arch_copy|" \
-	    -e "s|^include .*/Makefile$|include $common_copy/Makefile|" \
-	    "$ROOT$kdir/Makefile" > "$ROOT$arch_copy/Makefile"
-	KCOPY=$arch_copy
-}
-
 # Checksums of the pristine files the fixtures touch, to prove that
 # patching the copies never wrote through a hard link.
 pristine_sums() {
@@ -100,7 +78,7 @@ run_case() {
 	local c=$1 want=$2 a=$3
 	local dir=$out/$c-$a fix hdr got noise f
 	mkdir -p "$dir"
-	copy_headers "${KDIR[$a]}" "$c-$a-$$" || return 1
+	KCOPY=$(headers_copy "$ROOT" "${KDIR[$a]}" "lmm-apifix-$c-$a-$$") || return 1
 	if [ "$c" != mainline ]; then
 		fix=$fixtures/$c.patch
 		[ -r "$fix" ] || { echo "no fixture $fix"; return 1; }
