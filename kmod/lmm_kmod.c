@@ -10,7 +10,13 @@
  * /sys/kernel/debug/lazy_mmu_test/results while the module is loaded;
  * task_state there shows the reading task's own E and P.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+/*
+ * KTAP lines must reach the log unprefixed, so pr_info() prints them as
+ * they are and the module's own messages carry the prefix through
+ * lmm_err().
+ */
+#define pr_fmt(fmt) fmt
+#define lmm_err(fmt, ...) pr_err(KBUILD_MODNAME ": " fmt, ##__VA_ARGS__)
 
 #include <linux/debugfs.h>
 #include <linux/kernel.h>
@@ -53,12 +59,6 @@ static bool run = true;
 module_param(run, bool, 0444);
 MODULE_PARM_DESC(run, "run the cases at load time (default Y)");
 
-static const struct lmm_case * const lmm_all_cases[] = {
-#define LMM_REF(name) &lmm_case_##name,
-	LMM_CASES(LMM_REF, LMM_REF)
-#undef LMM_REF
-};
-
 /* ===== KTAP output: printk and a buffer for debugfs ===== */
 
 #define LMM_OUT_MAX (256 * 1024)
@@ -77,7 +77,7 @@ static __printf(2, 3) void ktap(int indent, const char *fmt, ...)
 	va_start(args, fmt);
 	vsnprintf(line + n, sizeof(line) - n, fmt, args);
 	va_end(args);
-	printk(KERN_INFO "%s\n", line);
+	pr_info("%s\n", line);
 	if (lmm_out && lmm_blob.size + strlen(line) + 2 < LMM_OUT_MAX)
 		lmm_blob.size += scnprintf(lmm_out + lmm_blob.size,
 					   LMM_OUT_MAX - lmm_blob.size,
@@ -99,7 +99,7 @@ void lmm_report_failure(struct lmm_test *t, const char *msg)
 /* ===== Parameters ===== */
 
 /* Selection per case: a param index, -1 for all, -2 when not selected. */
-static int lmm_selected[ARRAY_SIZE(lmm_all_cases)];
+static int lmm_selected[LMM_NCASES];
 
 static int lmm_parse_params(void)
 {
@@ -108,17 +108,17 @@ static int lmm_parse_params(void)
 	int ret = 0;
 
 	if (walk_steps < 1 || walk_steps > 1000000) {
-		pr_err("invalid walk_steps=%u: must be 1..1000000\n", walk_steps);
+		lmm_err("invalid walk_steps=%u: must be 1..1000000\n", walk_steps);
 		return -EINVAL;
 	}
 	lmm_walk_steps = walk_steps;
 	if (threads > 64) {
-		pr_err("invalid threads=%u: must be 1..64 (or 0 for automatic)\n", threads);
+		lmm_err("invalid threads=%u: must be 1..64 (or 0 for automatic)\n", threads);
 		return -EINVAL;
 	}
 	lmm_stress_threads = threads;
 	if (duration_ms < 1 || duration_ms > 600000) {
-		pr_err("invalid duration_ms=%u: must be 1..600000\n", duration_ms);
+		lmm_err("invalid duration_ms=%u: must be 1..600000\n", duration_ms);
 		return -EINVAL;
 	}
 	lmm_stress_ms = duration_ms;
@@ -128,16 +128,20 @@ static int lmm_parse_params(void)
 		u64 v;
 
 		if (kstrtou64(seed, 0, &v)) {
-			pr_err("invalid seed='%s': not a u64\n", seed);
+			lmm_err("invalid seed='%s': not a u64\n", seed);
 			return -EINVAL;
 		}
 		lmm_seed_base = v;
 	}
 
-	for (i = 0; i < ARRAY_SIZE(lmm_all_cases); i++)
-		lmm_selected[i] = cases && *cases ? -2 : -1;
-	if (!cases || !*cases)
+	/* No selection: every case, with all its parameters. */
+	if (!cases || !*cases) {
+		for (i = 0; i < LMM_NCASES; i++)
+			lmm_selected[i] = -1;
 		return 0;
+	}
+	for (i = 0; i < LMM_NCASES; i++)
+		lmm_selected[i] = -2;
 
 	buf = kstrdup(cases, GFP_KERNEL);
 	if (!buf)
@@ -152,22 +156,22 @@ static int lmm_parse_params(void)
 		if (colon) {
 			*colon = '\0';
 			if (kstrtoint(colon + 1, 10, &idx) || idx < 0) {
-				pr_err("invalid case parameter index in '%s:%s'\n", tok, colon + 1);
+				lmm_err("invalid case parameter index in '%s:%s'\n", tok, colon + 1);
 				ret = -EINVAL;
 				break;
 			}
 		}
-		for (i = 0; i < ARRAY_SIZE(lmm_all_cases); i++)
-			if (!strcmp(tok, lmm_all_cases[i]->name))
+		for (i = 0; i < LMM_NCASES; i++)
+			if (!strcmp(tok, lmm_cases[i]->name))
 				break;
-		if (i == ARRAY_SIZE(lmm_all_cases)) {
-			pr_err("unknown case '%s' in cases=\n", tok);
+		if (i == LMM_NCASES) {
+			lmm_err("unknown case '%s' in cases=\n", tok);
 			ret = -EINVAL;
 			break;
 		}
-		if (idx >= 0 && idx >= (int)lmm_all_cases[i]->nparams) {
-			pr_err("case '%s' has %u parameters, index %d is out of range\n",
-			       tok, lmm_all_cases[i]->nparams, idx);
+		if (idx >= 0 && idx >= (int)lmm_cases[i]->nparams) {
+			lmm_err("case '%s' has %u parameters, index %d is out of range\n",
+			       tok, lmm_cases[i]->nparams, idx);
 			ret = -EINVAL;
 			break;
 		}
@@ -250,7 +254,7 @@ static int lmm_run_all(void)
 	unsigned int i, n = 0, total = 0, pass = 0, fail = 0, skip = 0;
 
 	lmm_blob.size = 0;
-	for (i = 0; i < ARRAY_SIZE(lmm_all_cases); i++)
+	for (i = 0; i < LMM_NCASES; i++)
 		total += lmm_selected[i] != -2;
 
 	ktap(0, "KTAP version 1");
@@ -265,8 +269,8 @@ static int lmm_run_all(void)
 	     lmm_seed_base, lmm_walk_steps, lmm_stress_threads, lmm_stress_ms);
 	ktap(1, "1..%u", total);
 
-	for (i = 0; i < ARRAY_SIZE(lmm_all_cases); i++) {
-		const struct lmm_case *c = lmm_all_cases[i];
+	for (i = 0; i < LMM_NCASES; i++) {
+		const struct lmm_case *c = lmm_cases[i];
 		enum lmm_result res;
 
 		if (lmm_selected[i] == -2)
@@ -328,7 +332,7 @@ static int __init lmm_kmod_init(void)
 
 	ret = lmm_run_all();
 	if (ret) {
-		pr_err("test cases failed: see the KTAP output above\n");
+		lmm_err("test cases failed: see the KTAP output above\n");
 		vfree(lmm_out);
 		lmm_out = NULL;
 		return ret;

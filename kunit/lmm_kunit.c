@@ -42,7 +42,7 @@ static void lmm_kunit_run(struct kunit *test, const struct lmm_case *c)
 	};
 
 	lmm_misuse = misuse;
-	if (c == &lmm_case_initial_state)
+	if (c == lmm_cases[0])		/* once per run */
 		kunit_info(test, "api: %s (generation %d), arch flag: %s\n",
 			   LMM_API_NAME, LMM_API_GEN, lmm_arch_flag_name());
 	lmm_run_case(c, &t);
@@ -50,12 +50,38 @@ static void lmm_kunit_run(struct kunit *test, const struct lmm_case *c)
 		kunit_skip(test, "%s", t.skip_reason);
 }
 
+#ifndef LMM_KUNIT_GEN_HAS_TEST
+#error "KUnit parameter generators without a struct kunit argument are not supported"
+#endif
+
+/* The scenario a KUnit case runs: KUnit names the case after it. */
+static const struct lmm_case *lmm_kunit_case_of(struct kunit *test)
+{
+	unsigned int i;
+
+	for (i = 0; i < LMM_NCASES; i++)
+		if (!strcmp(lmm_cases[i]->name, test->name))
+			return lmm_cases[i];
+	return NULL;
+}
+
+static void lmm_kunit_case(struct kunit *test)
+{
+	const struct lmm_case *c = lmm_kunit_case_of(test);
+
+	KUNIT_ASSERT_NOT_NULL_MSG(test, c, "no scenario named %s", test->name);
+	lmm_kunit_run(test, c);
+}
+
 /* Generator over a case's parameter table (prev == NULL: first one). */
-static const void *lmm_kunit_gen(const struct lmm_case *c, const void *prev,
+static const void *lmm_kunit_gen(struct kunit *test, const void *prev,
 				 char *desc)
 {
+	const struct lmm_case *c = lmm_kunit_case_of(test);
 	const struct lmm_param *p = prev;
 
+	if (!c)
+		return NULL;
 	p = p ? p + 1 : c->params;
 	if (p >= c->params + c->nparams)
 		return NULL;
@@ -63,32 +89,27 @@ static const void *lmm_kunit_gen(const struct lmm_case *c, const void *prev,
 	return p;
 }
 
-#ifdef LMM_KUNIT_GEN_HAS_TEST
-#define LMM_GEN_ARGS struct kunit *test, const void *prev, char *desc
-#else
-#define LMM_GEN_ARGS const void *prev, char *desc
-#endif
+/*
+ * One KUnit case per shared scenario, filled in from lmm_cases[] at init
+ * (before KUnit runs the suite: at module load, or after all initcalls
+ * when built in).
+ */
+static struct kunit_case lmm_kunit_cases[LMM_NCASES + 1];
 
-/* KUnit names a case after its function: use the scenario's name. */
-#define LMM_KUNIT_CASE_FN(name)						\
-	static void name(struct kunit *test)				\
-	{								\
-		lmm_kunit_run(test, &lmm_case_##name);			\
-	}
-#define LMM_KUNIT_PCASE_FN(name)					\
-	LMM_KUNIT_CASE_FN(name)						\
-	static const void *lmm_kunit_gen_##name(LMM_GEN_ARGS)		\
-	{								\
-		return lmm_kunit_gen(&lmm_case_##name, prev, desc);	\
-	}
-LMM_CASES(LMM_KUNIT_CASE_FN, LMM_KUNIT_PCASE_FN)
+static int __init lmm_kunit_init(void)
+{
+	unsigned int i;
 
-#define LMM_KUNIT_CASE(name) KUNIT_CASE(name),
-#define LMM_KUNIT_PCASE(name) KUNIT_CASE_PARAM(name, lmm_kunit_gen_##name),
-static struct kunit_case lmm_kunit_cases[] = {
-	LMM_CASES(LMM_KUNIT_CASE, LMM_KUNIT_PCASE)
-	{}
-};
+	for (i = 0; i < LMM_NCASES; i++) {
+		lmm_kunit_cases[i].name = lmm_cases[i]->name;
+		lmm_kunit_cases[i].run_case = lmm_kunit_case;
+		lmm_kunit_cases[i].module_name = KBUILD_MODNAME;
+		if (lmm_cases[i]->nparams)
+			lmm_kunit_cases[i].generate_params = lmm_kunit_gen;
+	}
+	return 0;
+}
+module_init(lmm_kunit_init);
 
 static struct kunit_suite lmm_kunit_suite = {
 	.name = "lazy_mmu_nesting",

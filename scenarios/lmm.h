@@ -153,36 +153,16 @@ struct lmm_case {
 	bool any_start_state;
 };
 
-/*
- * The list of cases, in order: C(name) for a plain case, P(name) for a
- * parameterised one.  Each front end expands it.
- */
-#define LMM_CASES(C, P)				\
-	C(initial_state)			\
-	C(fresh_kthread_state)			\
-	C(documented_sequence)			\
-	P(nesting_depth)			\
-	P(pause_nesting)			\
-	C(calls_ignored_while_paused)		\
-	P(random_walk)				\
-	C(irqs_disabled_is_task_context)	\
-	P(bh_disabled)				\
-	P(softirq)				\
-	P(hardirq)				\
-	C(bh_disable_misuse_leaks_enable)	\
-	C(per_task_state)			\
-	C(sleep_and_migrate)			\
-	C(concurrent_walks)			\
-	P(misuse_warnings)			\
-	C(arm64_pending_barriers)		\
-	C(pte_visibility)			\
-	P(nested_kernel_paths)			\
-	C(linear_map_kfence)			\
-	C(linear_map_debug_pagealloc)
+/* All cases, in run order (lmm_scenarios.c); both front ends iterate it. */
+#define LMM_NCASES 21
+extern const struct lmm_case * const lmm_cases[LMM_NCASES];
 
-#define LMM_DECLARE_CASE(name) extern const struct lmm_case lmm_case_##name;
-LMM_CASES(LMM_DECLARE_CASE, LMM_DECLARE_CASE)
-#undef LMM_DECLARE_CASE
+/* The cases defined in lmm_arch.c, for lmm_cases[]. */
+extern const struct lmm_case lmm_case_arm64_pending_barriers;
+extern const struct lmm_case lmm_case_pte_visibility;
+extern const struct lmm_case lmm_case_nested_kernel_paths;
+extern const struct lmm_case lmm_case_linear_map_kfence;
+extern const struct lmm_case lmm_case_linear_map_debug_pagealloc;
 
 /* ===== Shared by the scenario files ===== */
 

@@ -389,9 +389,9 @@ static int lmm_fresh_fn(void *data)
 
 	lmm_observe(&f->first);
 	/* A few context switches: the state must not drift. */
-	msleep(2);
+	fsleep(2000);
 	cond_resched();
-	msleep(1);
+	fsleep(1000);
 	lmm_observe(&f->after_sleep);
 	if (f->depth == 0) {
 		struct lmm_fresh child = { .depth = 1 };
@@ -934,8 +934,8 @@ static void lmm_sleep_and_migrate(struct lmm_test *t)
 
 	lmm_do_n(t, LMM_ENABLE, 3);
 	lmm_do(t, LMM_PAUSE);
-	msleep(5);
-	lmm_check(t, "after msleep() while paused", 0, 0);
+	fsleep(5000);
+	lmm_check(t, "after sleeping while paused", 0, 0);
 	lmm_do(t, LMM_RESUME);
 	schedule_timeout_uninterruptible(2);
 	lmm_check(t, "after schedule_timeout() in a section", 0, 0);
@@ -1195,32 +1195,56 @@ static void lmm_misuse_warnings(struct lmm_test *t)
 /* ===== Case table ===== */
 
 #define LMM_DEFINE_CASE(cname)						\
-	const struct lmm_case lmm_case_##cname = {			\
+	static const struct lmm_case lmm_case_##cname = {		\
 		.name = #cname, .run = lmm_##cname,			\
-	};
+	}
 #define LMM_DEFINE_PCASE_WITH(cname, arr, descfn)			\
-	const struct lmm_case lmm_case_##cname = {			\
+	static const struct lmm_case lmm_case_##cname = {		\
 		.name = #cname, .run = lmm_##cname,			\
 		.params = arr, .nparams = ARRAY_SIZE(arr),		\
 		.desc = descfn,						\
-	};
+	}
 
-LMM_DEFINE_CASE(initial_state)
-const struct lmm_case lmm_case_fresh_kthread_state = {
+LMM_DEFINE_CASE(initial_state);
+static const struct lmm_case lmm_case_fresh_kthread_state = {
 	.name = "fresh_kthread_state", .run = lmm_fresh_kthread_state,
 	.any_start_state = true,
 };
-LMM_DEFINE_CASE(documented_sequence)
-LMM_DEFINE_PCASE_WITH(nesting_depth, lmm_nesting_depth_params, lmm_nesting_depth_desc)
-LMM_DEFINE_PCASE_WITH(pause_nesting, lmm_pause_nesting_params, lmm_pause_nesting_desc)
-LMM_DEFINE_CASE(calls_ignored_while_paused)
-LMM_DEFINE_PCASE_WITH(random_walk, lmm_random_walk_params, lmm_random_walk_desc)
-LMM_DEFINE_CASE(irqs_disabled_is_task_context)
-LMM_DEFINE_PCASE_WITH(bh_disabled, lmm_ctx_params, lmm_ctx_desc)
-LMM_DEFINE_PCASE_WITH(softirq, lmm_ctx_params, lmm_ctx_desc)
-LMM_DEFINE_PCASE_WITH(hardirq, lmm_ctx_params, lmm_ctx_desc)
-LMM_DEFINE_CASE(bh_disable_misuse_leaks_enable)
-LMM_DEFINE_CASE(per_task_state)
-LMM_DEFINE_CASE(sleep_and_migrate)
-LMM_DEFINE_CASE(concurrent_walks)
-LMM_DEFINE_PCASE_WITH(misuse_warnings, lmm_misuse_params, lmm_misuse_desc)
+LMM_DEFINE_CASE(documented_sequence);
+LMM_DEFINE_PCASE_WITH(nesting_depth, lmm_nesting_depth_params, lmm_nesting_depth_desc);
+LMM_DEFINE_PCASE_WITH(pause_nesting, lmm_pause_nesting_params, lmm_pause_nesting_desc);
+LMM_DEFINE_CASE(calls_ignored_while_paused);
+LMM_DEFINE_PCASE_WITH(random_walk, lmm_random_walk_params, lmm_random_walk_desc);
+LMM_DEFINE_CASE(irqs_disabled_is_task_context);
+LMM_DEFINE_PCASE_WITH(bh_disabled, lmm_ctx_params, lmm_ctx_desc);
+LMM_DEFINE_PCASE_WITH(softirq, lmm_ctx_params, lmm_ctx_desc);
+LMM_DEFINE_PCASE_WITH(hardirq, lmm_ctx_params, lmm_ctx_desc);
+LMM_DEFINE_CASE(bh_disable_misuse_leaks_enable);
+LMM_DEFINE_CASE(per_task_state);
+LMM_DEFINE_CASE(sleep_and_migrate);
+LMM_DEFINE_CASE(concurrent_walks);
+LMM_DEFINE_PCASE_WITH(misuse_warnings, lmm_misuse_params, lmm_misuse_desc);
+
+const struct lmm_case * const lmm_cases[LMM_NCASES] = {
+	&lmm_case_initial_state,
+	&lmm_case_fresh_kthread_state,
+	&lmm_case_documented_sequence,
+	&lmm_case_nesting_depth,
+	&lmm_case_pause_nesting,
+	&lmm_case_calls_ignored_while_paused,
+	&lmm_case_random_walk,
+	&lmm_case_irqs_disabled_is_task_context,
+	&lmm_case_bh_disabled,
+	&lmm_case_softirq,
+	&lmm_case_hardirq,
+	&lmm_case_bh_disable_misuse_leaks_enable,
+	&lmm_case_per_task_state,
+	&lmm_case_sleep_and_migrate,
+	&lmm_case_concurrent_walks,
+	&lmm_case_misuse_warnings,
+	&lmm_case_arm64_pending_barriers,
+	&lmm_case_pte_visibility,
+	&lmm_case_nested_kernel_paths,
+	&lmm_case_linear_map_kfence,
+	&lmm_case_linear_map_debug_pagealloc,
+};
