@@ -330,7 +330,10 @@ static int __init lmm_kmod_init(void)
 		return -ENOMEM;
 	lmm_blob.data = lmm_out;
 
+	if (lmm_watch_start())
+		lmm_err("no console tracepoint probe: stray kernel reports are not tied to cases\n");
 	ret = lmm_run_all();
+	lmm_watch_stop();
 	if (ret) {
 		lmm_err("test cases failed: see the KTAP output above\n");
 		vfree(lmm_out);

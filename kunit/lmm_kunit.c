@@ -111,8 +111,22 @@ static int __init lmm_kunit_init(void)
 }
 module_init(lmm_kunit_init);
 
+/* Ties kernel warnings printed during a case to that case. */
+static int lmm_kunit_suite_init(struct kunit_suite *suite)
+{
+	lmm_watch_start();
+	return 0;
+}
+
+static void lmm_kunit_suite_exit(struct kunit_suite *suite)
+{
+	lmm_watch_stop();
+}
+
 static struct kunit_suite lmm_kunit_suite = {
 	.name = "lazy_mmu_nesting",
+	.suite_init = lmm_kunit_suite_init,
+	.suite_exit = lmm_kunit_suite_exit,
 	.test_cases = lmm_kunit_cases,
 };
 kunit_test_suite(lmm_kunit_suite);

@@ -117,6 +117,7 @@ struct lmm_test {
 	bool no_probe;		/* the case watches the arch flag itself */
 	/* Failure sink overriding the front end's (worker threads). */
 	void (*report)(struct lmm_test *t, const char *msg);
+	int expected_reports;	/* console reports the case provokes itself */
 	/* Map anonymous user memory for current (KUnit: kunit_vm_mmap()). */
 	unsigned long (*user_mmap)(struct lmm_test *t, unsigned long len);
 };
@@ -186,6 +187,10 @@ bool lmm_run_softirq(void (*fn)(void *arg), void *arg);
 /* Description of the kernel under test, for KTAP headers. */
 const char *lmm_arch_flag_name(void);
 bool lmm_arch_observable(void);
+
+/* Watch the console for kernel reports while cases run (front ends). */
+int lmm_watch_start(void);
+void lmm_watch_stop(void);
 
 /* Run one case (with t->param set for a parameterised case). */
 void lmm_run_case(const struct lmm_case *c, struct lmm_test *t);
