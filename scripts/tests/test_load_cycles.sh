@@ -44,19 +44,13 @@ if [ ${#ends[@]} -gt $((warmup + 1)) ]; then
 	slope=$(( (ends[warmup - 1] - ends[${#ends[@]} - 1]) / (${#ends[@]} - warmup) ))
 fi
 
-echo "KTAP version 1"
-echo "1..4"
-n=0 fail=0
-check() {
-	n=$((n + 1))
-	if eval "$2"; then echo "ok $n $1"; else fail=$((fail + 1)); echo "not ok $n $1"; fi
-}
-check "$cycles loads ran and unloaded ($loaded with rc=0, $passed suites passed, $secs s)" \
+. "$top/scripts/tests/ktap_helpers.sh"
+ktap_plan 4
+ktap_check "$cycles loads ran and unloaded ($loaded with rc=0, $passed suites passed, $secs s)" \
 	'[ "$loaded" -eq "$cycles" ] && [ "$passed" -eq "$cycles" ]'
-check "guest finished" 'grep -q LMM-DONE "$c"'
-check "no warning (warn_count $(warn before) -> $(warn after))" \
+ktap_check "guest finished" 'grep -q LMM-DONE "$c"'
+ktap_check "no warning (warn_count $(warn before) -> $(warn after))" \
 	'[ -n "$(warn after)" ] && [ "$(warn before)" = "$(warn after)" ]'
-check "MemAvailable falls $slope kB per cycle after $warmup cycles (limit $max_leak_kb; whole run $before -> $after kB)" \
+ktap_check "MemAvailable falls $slope kB per cycle after $warmup cycles (limit $max_leak_kb; whole run $before -> $after kB)" \
 	'[ "$slope" != NA ] && [ "$slope" -le "$max_leak_kb" ]'
-echo "# Totals: pass:$((n - fail)) fail:$fail xfail:0 xpass:0 skip:0 error:0"
-[ $fail -eq 0 ]
+ktap_finish

@@ -15,23 +15,17 @@ kernel=${2:-7.3.4+deb13}
 "$top/scripts/run" --quiet --kernel "$kernel" --out "$out" amd64-xen > "$out.log" 2>&1
 rc=$?
 k=$out/results.ktap
-echo "KTAP version 1"
-echo "1..3"
-n=0 fail=0
-check() {
-	n=$((n + 1))
-	if eval "$2"; then echo "ok $n $1"; else fail=$((fail + 1)); echo "not ok $n $1"; fi
-}
-check "xen lane fails on $kernel (exit $rc)" '[ $rc -eq 1 ]'
-check "guest:task_state names the wrapped pause count" \
+. "$top/scripts/tests/ktap_helpers.sh"
+ktap_plan 3
+ktap_check "xen lane fails on $kernel (exit $rc)" '[ $rc -eq 1 ]'
+ktap_check "guest:task_state names the wrapped pause count" \
 	'grep -A1 "guest:task_state: fresh tasks do not start at E=0 P=0" "$k" | grep -q "wrapped below 0" ||
 	 grep -q "guest:task_state: .*wrapped below 0" "$k"'
-check "fresh_kthread_state and initial_state report P near 255 under Xen PV" \
+ktap_check "fresh_kthread_state and initial_state report P near 255 under Xen PV" \
 	'grep -q "new kthread starts with E=0 P=25[0-9].*Xen PV" "$k" &&
 	 grep -q "precondition: task .* starts with E=0 P=25[0-9].*Xen PV" "$k"'
 if grep -q '^ok .*guest:task_state' "$k" 2>/dev/null; then
 	echo "# fresh tasks start at E=0 P=0 under Xen PV on $kernel: the bug is fixed, update this pin"
 fi
 grep -E '^# amd64-xen: ' "$k" 2>/dev/null
-echo "# Totals: pass:$((n - fail)) fail:$fail xfail:0 xpass:0 skip:0 error:0"
-[ $fail -eq 0 ]
+ktap_finish
