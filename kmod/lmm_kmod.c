@@ -318,16 +318,16 @@ static int __init lmm_kmod_init(void)
 	ret = lmm_parse_params();
 	if (ret)
 		return ret;
-	if (!run) {
-		lmm_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
-		debugfs_create_file("task_state", 0444, lmm_dir, NULL,
-				    &lmm_task_state_fops);
+	lmm_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	debugfs_create_file("task_state", 0444, lmm_dir, NULL, &lmm_task_state_fops);
+	if (!run)
 		return 0;
-	}
 
 	lmm_out = vzalloc(LMM_OUT_MAX);
-	if (!lmm_out)
+	if (!lmm_out) {
+		debugfs_remove_recursive(lmm_dir);
 		return -ENOMEM;
+	}
 	lmm_blob.data = lmm_out;
 
 	if (lmm_watch_start())
@@ -336,13 +336,12 @@ static int __init lmm_kmod_init(void)
 	lmm_watch_stop();
 	if (ret) {
 		lmm_err("test cases failed: see the KTAP output above\n");
+		debugfs_remove_recursive(lmm_dir);
 		vfree(lmm_out);
 		lmm_out = NULL;
 		return ret;
 	}
-	lmm_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
 	debugfs_create_blob("results", 0444, lmm_dir, &lmm_blob);
-	debugfs_create_file("task_state", 0444, lmm_dir, NULL, &lmm_task_state_fops);
 	return 0;
 }
 

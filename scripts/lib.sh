@@ -159,3 +159,11 @@ headers_copy() {
 headers_drop() {
 	rm -rf "${1:?}/usr/src/$2-arch" "${1:?}/usr/src/$2-common"
 }
+
+# lmm_verdict DIR ARGS...: scripts/ktap-verdict with the build root's
+# python, DIR (holding the console logs and results) visible inside it.
+lmm_verdict() {
+	local dir=$1
+	shift
+	LMM_BIND=$dir "$LMM_TOP/scripts/buildroot" -- python3 "$LMM_TOP/scripts/ktap-verdict" "$@"
+}
