@@ -65,6 +65,7 @@ enum lmm_op { LMM_ENABLE, LMM_DISABLE, LMM_PAUSE, LMM_RESUME, LMM_NR_OPS };
 
 struct lmm_model {
 	u8 e, p;
+	bool entered;	/* arch_enter made and not yet left (E may wrap) */
 };
 
 /* Task active: E > 0 and P == 0. */
@@ -78,11 +79,9 @@ static inline bool lmm_model_task_active(const struct lmm_model *m)
  * made in interrupt context (then every helper is ignored).  Returns the
  * LMM_ARCH_* callbacks the call makes.  Counters wrap as u8 like the kernel.
  */
-static inline unsigned int lmm_model_apply(struct lmm_model *m, enum lmm_op op,
-					   bool irq)
+static inline unsigned int __lmm_model_apply(struct lmm_model *m,
+					     enum lmm_op op)
 {
-	if (irq)
-		return 0;
 	switch (op) {
 	case LMM_ENABLE:
 		if (m->p)
@@ -99,6 +98,18 @@ static inline unsigned int lmm_model_apply(struct lmm_model *m, enum lmm_op op,
 	default:
 		return 0;
 	}
+}
+
+static inline unsigned int lmm_model_apply(struct lmm_model *m, enum lmm_op op,
+					   bool irq)
+{
+	unsigned int calls = irq ? 0 : __lmm_model_apply(m, op);
+
+	if (calls & LMM_ARCH_ENTER)
+		m->entered = true;
+	if (calls & LMM_ARCH_LEAVE)
+		m->entered = false;
+	return calls;
 }
 
 /* ===== Test context ===== */
@@ -155,11 +166,13 @@ struct lmm_case {
 };
 
 /* All cases, in run order (lmm_scenarios.c); both front ends iterate it. */
-#define LMM_NCASES 21
+#define LMM_NCASES 23
 extern const struct lmm_case * const lmm_cases[LMM_NCASES];
 
 /* The cases defined in lmm_arch.c, for lmm_cases[]. */
 extern const struct lmm_case lmm_case_arm64_pending_barriers;
+extern const struct lmm_case lmm_case_powerpc_preempt_count;
+extern const struct lmm_case lmm_case_powerpc_hash_tlb_batch;
 extern const struct lmm_case lmm_case_pte_visibility;
 extern const struct lmm_case lmm_case_nested_kernel_paths;
 extern const struct lmm_case lmm_case_linear_map_kfence;

@@ -13,15 +13,25 @@
  *   active section (TIF_LAZY_MMU_PENDING) and must emit them at every
  *   flush point; writes made while paused, outside a section or in
  *   interrupt context must not be deferred.
+ * - powerpc book3s64 with the hash MMU runs a section with preemption
+ *   disabled and queues the hash-table (and TLB) invalidations of PTE
+ *   updates in the per-CPU ppc64_tlb_batch, drained at every flush point;
+ *   updates while paused, outside a section or in interrupt context are
+ *   not queued.  With the radix MMU every hook is a no-op.
  * - Everywhere: a PTE remapped inside a section reads back, and an access
  *   through the address sees the new page, after each flush point (nested
  *   disable, pause, outermost disable).  Natively on x86 the write is
- *   immediate; under Xen PV it is queued until the flush.
+ *   immediate; under Xen PV it is queued until the flush; on powerpc hash
+ *   the stale hash-table entry keeps translating until the flush.
  *
  * Kernel PTEs are found through init_mm, which is not exported to modules:
  * built-in code uses it directly, a module resolves it (lmm_kernel_symbol())
  * and checks it maps a vmalloc page correctly before use.
  * (init_task.active_mm is not it: the idle task borrows user mms.)
+ *
+ * On powerpc book3s64 every PTE update (pte_update()) calls
+ * hpte_need_flush(), which is not exported: there the cases that change
+ * PTEs exist only in built-in code (the kunit.py lane) and skip in a module.
  */
 
 #include <linux/delay.h>
@@ -38,6 +48,13 @@
 #include <asm/tlbflush.h>
 
 #include "lmm.h"
+
+#if defined(CONFIG_PPC_BOOK3S_64) && defined(MODULE)
+#define LMM_KPAGE_WRITES 0
+#else
+#define LMM_KPAGE_WRITES 1
+#endif
+#define LMM_NO_KPAGE_WRITES "a module cannot change kernel PTEs on powerpc book3s64 (pte_update() calls hpte_need_flush(), not exported): built-in KUnit only"
 
 /* ===== A kernel page the test owns ===== */
 
@@ -131,6 +148,7 @@ err:
 	return -1;
 }
 
+#if LMM_KPAGE_WRITES
 static void lmm_tlb_flush_one(unsigned long addr)
 {
 #ifdef CONFIG_X86
@@ -143,6 +161,7 @@ static void lmm_tlb_flush_one(unsigned long addr)
 	flush_tlb_kernel_range(addr, addr + PAGE_SIZE);
 #endif
 }
+#endif
 
 /*
  * Point the test page's PTE at @pte, break-before-make, with the same
@@ -151,12 +170,19 @@ static void lmm_tlb_flush_one(unsigned long addr)
  */
 static void lmm_kpage_set(struct lmm_kpage *k, pte_t pte)
 {
+#if LMM_KPAGE_WRITES
 	unsigned long addr = (unsigned long)k->addr;
 
 	pte_clear(k->mm, addr, k->ptep);
 	lmm_tlb_flush_one(addr);
+#ifdef CONFIG_PPC
+	/* powerpc has no set_pte(); the PTE is not valid here. */
+	set_pte_at(k->mm, addr, k->ptep, pte);
+#else
 	set_pte(k->ptep, pte);
+#endif
 	lmm_tlb_flush_one(addr);
+#endif
 }
 
 static void lmm_kpage_put(struct lmm_kpage *k)
@@ -301,6 +327,200 @@ static void lmm_arm64_pending_barriers(struct lmm_test *t)
 #endif
 }
 
+/* ===== powerpc book3s64: hash-MMU preemption and batch ===== */
+
+#ifdef CONFIG_PPC_BOOK3S_64
+/*
+ * Expected preempt_count() for the model's state: the hash MMU's
+ * arch_enter_lazy_mmu_mode() is preempt_disable() and its leave is
+ * preempt_enable(); with the radix MMU both are no-ops.
+ */
+static void lmm_ppc_expect_preempt(struct lmm_test *t, int base,
+				   const char *when)
+{
+	bool hash = !radix_enabled();
+	int want = base + (hash && lmm_model_task_active(&t->model));
+	int seen = preempt_count();
+
+	if (seen != want)
+		lmm_fail(t, "%s: preempt_count() %#x, expected %#x (%s MMU, base %#x) [E=%u P=%u predicate=%d]",
+			 when, seen, want, hash ? "hash" : "radix", base,
+			 lmm_task_e(current), lmm_task_p(current),
+			 lmm_predicate());
+}
+#endif
+
+/*
+ * powerpc book3s64: inside an active section preemption is disabled once
+ * (hash MMU) whatever the depth, and enabled again by pause() and by the
+ * outermost disable(); with the radix MMU preempt_count() never moves.
+ */
+static void lmm_powerpc_preempt_count(struct lmm_test *t)
+{
+#ifdef CONFIG_PPC_BOOK3S_64
+	static const enum lmm_op ops[] = {
+		LMM_ENABLE, LMM_ENABLE, LMM_DISABLE,	/* E=1, active */
+		LMM_PAUSE, LMM_ENABLE, LMM_DISABLE,	/* ignored while paused */
+		LMM_PAUSE, LMM_RESUME, LMM_RESUME,	/* nested pause, back */
+		LMM_ENABLE, LMM_PAUSE, LMM_RESUME,	/* E=2 */
+		LMM_DISABLE, LMM_DISABLE,		/* outermost */
+		LMM_PAUSE, LMM_RESUME,			/* E=0: no arch call */
+	};
+	char when[48];
+	unsigned int i;
+	int base;
+
+	if (!IS_ENABLED(CONFIG_PREEMPT_COUNT)) {
+		lmm_skip(t, "preempt_count() is not maintained (kernel without CONFIG_PREEMPT_COUNT)");
+		return;
+	}
+	base = preempt_count();
+	lmm_ppc_expect_preempt(t, base, "before any section");
+	for (i = 0; i < ARRAY_SIZE(ops) && !t->failures; i++) {
+		lmm_do(t, ops[i]);
+		snprintf(when, sizeof(when), "step %u", t->step);
+		lmm_ppc_expect_preempt(t, base, when);
+	}
+	lmm_unwind(t);
+#else
+	lmm_skip(t, "powerpc book3s64 only");
+#endif
+}
+
+#if defined(CONFIG_PPC_64S_HASH_MMU) && !defined(MODULE)
+/* Entries queued in this CPU's hash-MMU batch. */
+static unsigned long lmm_ppc_batched(void)
+{
+	unsigned long n;
+
+	preempt_disable();
+	n = this_cpu_ptr(&ppc64_tlb_batch)->index;
+	preempt_enable();
+	return n;
+}
+
+/*
+ * Rewrite the test page's PTE unchanged through pte_update(), like
+ * ptep_test_and_clear_young(): its hash-table entry (H_PAGE_HASHPTE) must
+ * be invalidated, which is queued inside an active section and done at
+ * once anywhere else.  Returns the batch size afterwards.
+ */
+static unsigned long lmm_ppc_touch(struct lmm_kpage *k)
+{
+	unsigned long n;
+
+	preempt_disable();
+	pte_update(k->mm, (unsigned long)k->addr, k->ptep, 0, 0, 0);
+	n = this_cpu_ptr(&ppc64_tlb_batch)->index;
+	preempt_enable();
+	return n;
+}
+
+static void lmm_ppc_expect_batch(struct lmm_test *t, unsigned long n,
+				 bool queued, const char *when)
+{
+	if (!n != !queued)
+		lmm_fail(t, "%s: %lu entries in ppc64_tlb_batch, expected %s [E=%u P=%u predicate=%d]",
+			 when, n, queued ? "some" : "none",
+			 lmm_task_e(current), lmm_task_p(current),
+			 lmm_predicate());
+}
+
+struct lmm_ppc_irq {
+	struct lmm_kpage *k;
+	unsigned long batched;
+};
+
+static void lmm_ppc_irq_fn(void *arg)
+{
+	struct lmm_ppc_irq *w = arg;
+
+	w->batched = lmm_ppc_touch(w->k);
+}
+#endif
+
+/*
+ * powerpc hash MMU: a PTE update inside an active section queues its
+ * hash-table invalidation in ppc64_tlb_batch; every flush point (nested
+ * disable, pause, outermost disable) drains it; nothing is queued outside
+ * sections, while paused or from interrupt context.
+ */
+static void lmm_powerpc_hash_tlb_batch(struct lmm_test *t)
+{
+#if defined(CONFIG_PPC_64S_HASH_MMU) && !defined(MODULE)
+	struct lmm_ppc_irq w = { };
+	struct lmm_kpage k;
+
+	if (radix_enabled()) {
+		lmm_skip(t, "radix MMU: the lazy MMU hooks are no-ops and nothing is batched (hash: POWER8, or POWER9 with disable_radix)");
+		return;
+	}
+	if (lmm_kpage_get(t, &k))
+		return;
+	w.k = &k;
+	/* lmm_kpage_get() wrote the page: it has a hash-table entry now. */
+	if (!(pte_val(ptep_get(k.ptep)) & H_PAGE_HASHPTE)) {
+		lmm_fail(t, "test page's PTE %#llx has no hash-table entry after an access",
+			 (u64)pte_val(ptep_get(k.ptep)));
+		goto out;
+	}
+
+	lmm_ppc_expect_batch(t, lmm_ppc_batched(), false, "before any section");
+	lmm_ppc_expect_batch(t, lmm_ppc_touch(&k), false, "PTE update outside a section");
+
+	lmm_do(t, LMM_ENABLE);
+	lmm_ppc_expect_batch(t, lmm_ppc_touch(&k), true, "PTE update in a section (E=1)");
+	lmm_do(t, LMM_ENABLE);
+	lmm_ppc_expect_batch(t, lmm_ppc_touch(&k), true, "PTE update in a nested section (E=2)");
+	lmm_do(t, LMM_DISABLE);
+	lmm_ppc_expect_batch(t, lmm_ppc_batched(), false, "after a nested disable() (must flush)");
+
+	lmm_ppc_expect_batch(t, lmm_ppc_touch(&k), true, "PTE update in the section again");
+	lmm_do(t, LMM_PAUSE);
+	lmm_ppc_expect_batch(t, lmm_ppc_batched(), false, "after pause() (must leave the mode)");
+	lmm_ppc_expect_batch(t, lmm_ppc_touch(&k), false, "PTE update while paused");
+	lmm_do(t, LMM_RESUME);
+	lmm_ppc_expect_batch(t, lmm_ppc_touch(&k), true, "PTE update after resume()");
+	lmm_do(t, LMM_ENABLE);
+	lmm_do(t, LMM_DISABLE);
+	lmm_ppc_expect_batch(t, lmm_ppc_batched(), false, "after another nested disable()");
+
+	if (!t->failures) {
+		if (!lmm_run_hardirq(lmm_ppc_irq_fn, &w))
+			lmm_fail(t, "could not run the PTE update in hardirq context");
+		else
+			lmm_ppc_expect_batch(t, w.batched, false,
+					     "PTE update in hardirq context while the task is in a section");
+		if (lmm_run_softirq(lmm_ppc_irq_fn, &w))
+			lmm_ppc_expect_batch(t, w.batched, false,
+					     "PTE update in softirq context while the task is in a section");
+		local_bh_disable();
+		lmm_ppc_irq_fn(&w);
+		local_bh_enable();
+		lmm_ppc_expect_batch(t, w.batched, false,
+				     "PTE update with BH disabled while the task is in a section");
+	}
+
+	lmm_ppc_expect_batch(t, lmm_ppc_touch(&k), true, "PTE update before the outermost disable()");
+	lmm_do(t, LMM_DISABLE);
+	lmm_ppc_expect_batch(t, lmm_ppc_batched(), false, "after the outermost disable()");
+	lmm_ppc_expect_batch(t, lmm_ppc_touch(&k), false, "PTE update after the section");
+
+	lmm_unwind(t);
+out:
+	/* Never leave an invalidation behind, whatever failed. */
+	preempt_disable();
+	if (this_cpu_ptr(&ppc64_tlb_batch)->index)
+		__flush_tlb_pending(this_cpu_ptr(&ppc64_tlb_batch));
+	preempt_enable();
+	lmm_kpage_put(&k);
+#elif defined(CONFIG_PPC_64S_HASH_MMU)
+	lmm_skip(t, "%s", LMM_NO_KPAGE_WRITES);
+#else
+	lmm_skip(t, "ppc64_tlb_batch exists only on powerpc book3s64 with the hash MMU");
+#endif
+}
+
 /*
  * A kernel PTE remapped inside a section has taken effect after every
  * flush point: the PTE reads back the new value and an access through the
@@ -310,6 +530,10 @@ static void lmm_pte_visibility(struct lmm_test *t)
 {
 	struct lmm_kpage k;
 
+	if (!LMM_KPAGE_WRITES) {
+		lmm_skip(t, "%s", LMM_NO_KPAGE_WRITES);
+		return;
+	}
 	if (lmm_kpage_get(t, &k))
 		return;
 	/* x86 can only flush the local TLB from a module: stay on one CPU. */
@@ -428,7 +652,7 @@ static void lmm_nested_kernel_paths(struct lmm_test *t)
 	u8 *p;
 
 	if (path != 3 && !lmm_may_sleep_in_section()) {
-		lmm_skip(t, "this path may sleep, and sections run with preemption disabled on this architecture");
+		lmm_skip(t, "this path may sleep, and sections run with preemption disabled here (powerpc hash MMU, sparc64)");
 		return;
 	}
 	page = alloc_page(GFP_KERNEL);
@@ -548,7 +772,7 @@ static void lmm_linear_map_kfence(struct lmm_test *t)
 		return;
 	}
 	if (!lmm_may_sleep_in_section()) {
-		lmm_skip(t, "waiting for KFENCE sleeps, and sections run with preemption disabled here");
+		lmm_skip(t, "waiting for KFENCE sleeps, and sections run with preemption disabled here (powerpc hash MMU, sparc64)");
 		return;
 	}
 	t->no_probe = true;
@@ -622,6 +846,14 @@ static void lmm_linear_map_debug_pagealloc(struct lmm_test *t)
 
 const struct lmm_case lmm_case_arm64_pending_barriers = {
 	.name = "arm64_pending_barriers", .run = lmm_arm64_pending_barriers,
+};
+
+const struct lmm_case lmm_case_powerpc_preempt_count = {
+	.name = "powerpc_preempt_count", .run = lmm_powerpc_preempt_count,
+};
+
+const struct lmm_case lmm_case_powerpc_hash_tlb_batch = {
+	.name = "powerpc_hash_tlb_batch", .run = lmm_powerpc_hash_tlb_batch,
 };
 
 const struct lmm_case lmm_case_pte_visibility = {

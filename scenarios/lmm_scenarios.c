@@ -36,6 +36,7 @@
 #include <linux/tracepoint.h>
 #include <trace/events/printk.h>
 #include <linux/mm.h>
+#include <linux/module.h>
 #include <linux/prandom.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
@@ -48,6 +49,14 @@
 #endif
 
 #include "lmm.h"
+
+#if defined(MODULE) && defined(CONFIG_PPC_64S_HASH_MMU) && IS_ENABLED(CONFIG_KUNIT)
+/*
+ * lazy_mmu_mode_disable()/pause() drain the hash MMU's ppc64_tlb_batch
+ * through __flush_tlb_pending(): both are exported only for KUnit.
+ */
+MODULE_IMPORT_NS("EXPORTED_FOR_KUNIT_TESTING");
+#endif
 
 u64 lmm_seed_base = 0x1a2b3c4d;
 unsigned int lmm_walk_steps = 2000;
@@ -324,10 +333,17 @@ void lmm_unwind(struct lmm_test *t)
 		;
 }
 
-/* Sections run with preemption disabled on these: no sleeping inside. */
+/*
+ * Sections run with preemption disabled on powerpc book3s64 with the hash
+ * MMU (not radix: its hooks are no-ops) and on sparc64: no sleeping inside.
+ */
 bool lmm_may_sleep_in_section(void)
 {
-	return !IS_ENABLED(CONFIG_PPC_BOOK3S_64) && !IS_ENABLED(CONFIG_SPARC64);
+#ifdef CONFIG_PPC_BOOK3S_64
+	return radix_enabled();
+#else
+	return !IS_ENABLED(CONFIG_SPARC64);
+#endif
 }
 
 static const char *lmm_hypervisor(void)
@@ -366,6 +382,22 @@ static void lmm_force_restore(u8 e0, u8 p0)
 	if (e0 > 0 && p0 == 0)
 		arch_enter_lazy_mmu_mode();
 #endif
+}
+
+/*
+ * Put current back to E = P = 0 after a misuse the model followed (the
+ * helpers work): when a counter wrapped, the model, not E, says whether
+ * the arch mode is entered (on powerpc hash a preempt_disable() to undo).
+ */
+static void lmm_restore_modelled(struct lmm_test *t)
+{
+#if LMM_TESTABLE
+	if (t->model.entered)
+		arch_leave_lazy_mmu_mode();
+	WRITE_ONCE(current->lazy_mmu_state.LMM_E_FIELD, 0);
+	WRITE_ONCE(current->lazy_mmu_state.LMM_P_FIELD, 0);
+#endif
+	memset(&t->model, 0, sizeof(t->model));
 }
 
 void lmm_run_case(const struct lmm_case *c, struct lmm_test *t)
@@ -711,10 +743,15 @@ bool lmm_run_hardirq(void (*fn)(void *arg), void *arg)
 	struct irq_work work = IRQ_WORK_INIT_HARD(lmm_irq_work_fn);
 
 	lmm_pending_call = &c;
-	/* Stay on this CPU so that the self-IPI interrupts this task. */
+	/*
+	 * Stay on this CPU so that the self-IPI interrupts this task, and
+	 * wait without irq_work_sync(): it may sleep, and the caller may be
+	 * in a section that runs with preemption disabled (powerpc hash).
+	 */
 	preempt_disable();
 	irq_work_queue(&work);
-	irq_work_sync(&work);
+	while (irq_work_is_busy(&work))
+		cpu_relax();
 	preempt_enable();
 	lmm_pending_call = NULL;
 	return c.ok;
@@ -742,8 +779,14 @@ bool lmm_run_softirq(void (*fn)(void *arg), void *arg)
 	local_bh_disable();
 	tasklet_schedule(&tl);
 	local_bh_enable();
-	/* If it was deferred to ksoftirqd, wait for it. */
-	tasklet_kill(&tl);
+	/*
+	 * If it was deferred to ksoftirqd, wait for it (tasklet_kill() may
+	 * sleep).  Not preemptible (a powerpc hash section), this CPU's
+	 * ksoftirqd cannot have run it: when it ran, it ran and finished
+	 * inside local_bh_enable().
+	 */
+	if (preemptible() || !READ_ONCE(c.ran))
+		tasklet_kill(&tl);
 	lmm_pending_call = NULL;
 	return c.ok;
 }
@@ -930,7 +973,7 @@ static void lmm_per_task_state(struct lmm_test *t)
 	struct task_struct *k;
 
 	if (!lmm_may_sleep_in_section()) {
-		lmm_skip(t, "sections run with preemption disabled on this architecture: cannot wait inside one");
+		lmm_skip(t, "sections run with preemption disabled here (powerpc hash MMU, sparc64): cannot wait inside one");
 		return;
 	}
 	init_completion(&p.done);
@@ -973,7 +1016,7 @@ static void lmm_sleep_and_migrate(struct lmm_test *t)
 	int cpu, target = -1;
 
 	if (!lmm_may_sleep_in_section()) {
-		lmm_skip(t, "sections run with preemption disabled on this architecture: no sleeping inside");
+		lmm_skip(t, "sections run with preemption disabled here (powerpc hash MMU, sparc64): no sleeping inside");
 		return;
 	}
 	if (!alloc_cpumask_var(&saved, GFP_KERNEL)) {
@@ -1094,12 +1137,15 @@ static int lmm_walker_fn(void *data)
 /*
  * Several kthreads run model-checked random walks at once for a bounded
  * time, with preemption points, sleeps and vmap()/vunmap() inside their
- * sections; each must end consistent, and the test task is untouched.
+ * sections (only outside them where sections run with preemption
+ * disabled); each must end consistent, and the test task, in a section of
+ * its own where it may sleep in one, is untouched.
  */
 static void lmm_concurrent_walks(struct lmm_test *t)
 {
 	unsigned int n = lmm_stress_threads, i, started = 0;
 	unsigned long steps = 0, paths = 0, sleeps = 0;
+	bool outer = lmm_may_sleep_in_section();
 	struct lmm_walker *w;
 
 	if (!n)
@@ -1110,7 +1156,9 @@ static void lmm_concurrent_walks(struct lmm_test *t)
 		return;
 	}
 	t->seed = lmm_seed_base;
-	lmm_do(t, LMM_ENABLE);
+	/* Starting kthreads sleeps: no outer section where that is illegal. */
+	if (outer)
+		lmm_do(t, LMM_ENABLE);
 	for (i = 0; i < n; i++) {
 		struct task_struct *k;
 
@@ -1137,7 +1185,8 @@ static void lmm_concurrent_walks(struct lmm_test *t)
 				 w[i].first_failure);
 	}
 	lmm_check_state(t, "test task after the walkers");
-	lmm_do(t, LMM_DISABLE);
+	if (outer)
+		lmm_do(t, LMM_DISABLE);
 	lmm_unwind(t);
 	if (!t->failures && !steps)
 		lmm_fail(t, "walkers made no step in %u ms", lmm_stress_ms);
@@ -1231,8 +1280,7 @@ static void lmm_misuse_warnings(struct lmm_test *t)
 			 lmm_op_name[op], op == LMM_ENABLE ? 255 : 0,
 			 op == LMM_PAUSE ? 255 : 0, warned);
 	/* Back to a sane state without further warnings. */
-	lmm_force_restore(0, 0);
-	memset(&t->model, 0, sizeof(t->model));
+	lmm_restore_modelled(t);
 }
 
 /* ===== Case table ===== */
@@ -1286,6 +1334,8 @@ const struct lmm_case * const lmm_cases[LMM_NCASES] = {
 	&lmm_case_concurrent_walks,
 	&lmm_case_misuse_warnings,
 	&lmm_case_arm64_pending_barriers,
+	&lmm_case_powerpc_preempt_count,
+	&lmm_case_powerpc_hash_tlb_batch,
 	&lmm_case_pte_visibility,
 	&lmm_case_nested_kernel_paths,
 	&lmm_case_linear_map_kfence,
