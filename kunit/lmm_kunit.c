@@ -12,6 +12,8 @@
 #include <kunit/test.h>
 #include <linux/mman.h>
 #include <linux/module.h>
+#include <linux/preempt.h>
+#include <linux/string.h>
 
 #include "lmm.h"
 
@@ -19,12 +21,39 @@ static bool misuse;
 module_param(misuse, bool, 0444);
 MODULE_PARM_DESC(misuse, "also run misuse_warnings: provokes 4 VM_WARN_ON_ONCE warnings (CONFIG_DEBUG_VM), refused under panic_on_warn");
 
+/*
+ * Failures seen where the test may not sleep (inside a powerpc hash
+ * section, with interrupts disabled) are kept here and reported after the
+ * case: KUNIT_FAIL() allocates with GFP_KERNEL.  Cases run one at a time.
+ */
+#define LMM_KUNIT_DEFERRED 8
+static char lmm_deferred[LMM_KUNIT_DEFERRED][LMM_MSG_MAX];
+static unsigned int lmm_ndeferred;
+
 /* lmm_fail() lands here: one KUnit failure per scenario message. */
 void lmm_report_failure(struct lmm_test *t, const char *msg)
 {
 	struct kunit *test = t->priv;
 
+	if (IS_ENABLED(CONFIG_PREEMPT_COUNT) && !preemptible()) {
+		if (lmm_ndeferred < LMM_KUNIT_DEFERRED)
+			strscpy(lmm_deferred[lmm_ndeferred], msg, LMM_MSG_MAX);
+		lmm_ndeferred++;
+		return;
+	}
 	KUNIT_FAIL(test, "%s", msg);
+}
+
+static void lmm_report_deferred(struct kunit *test)
+{
+	unsigned int i;
+
+	for (i = 0; i < min(lmm_ndeferred, LMM_KUNIT_DEFERRED); i++)
+		KUNIT_FAIL(test, "%s", lmm_deferred[i]);
+	if (lmm_ndeferred > LMM_KUNIT_DEFERRED)
+		KUNIT_FAIL(test, "... and %u more failure(s) seen in atomic context",
+			   lmm_ndeferred - LMM_KUNIT_DEFERRED);
+	lmm_ndeferred = 0;
 }
 
 /* User memory for the test thread, released by KUnit after the case. */
@@ -45,7 +74,9 @@ static void lmm_kunit_run(struct kunit *test, const struct lmm_case *c)
 	if (c == lmm_cases[0])		/* once per run */
 		kunit_info(test, "api: %s (generation %d), arch flag: %s\n",
 			   LMM_API_NAME, LMM_API_GEN, lmm_arch_flag_name());
+	lmm_ndeferred = 0;
 	lmm_run_case(c, &t);
+	lmm_report_deferred(test);
 	if (t.skipped && !t.failures)
 		kunit_skip(test, "%s", t.skip_reason);
 }

@@ -124,6 +124,7 @@ struct lmm_test {
 	bool skipped;
 	char skip_reason[LMM_MSG_MAX];
 	struct lmm_model model;	/* expected state of current */
+	u8 e0, p0;		/* current's state when the case started */
 	unsigned int step;	/* step counter within the case */
 	bool no_probe;		/* the case watches the arch flag itself */
 	/* Failure sink overriding the front end's (worker threads). */

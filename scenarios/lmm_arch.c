@@ -674,7 +674,7 @@ static void lmm_nested_kernel_paths(struct lmm_test *t)
 	switch (path) {
 	case 0: {
 		struct mm_struct *mm = lmm_init_mm();
-		unsigned int n = 0;
+		unsigned int n = 0, i;
 
 		p = vmalloc(4 * PAGE_SIZE);
 		if (!p) {
@@ -682,8 +682,12 @@ static void lmm_nested_kernel_paths(struct lmm_test *t)
 			break;
 		}
 		lmm_check_state(t, "after vmalloc() in a section");
-		/* The new mapping is usable at once. */
-		memset(p, 0x7e, 4 * PAGE_SIZE);
+		/*
+		 * The new mapping is usable at once.  A page at a time:
+		 * sparse refuses a 256K memset (64K pages).
+		 */
+		for (i = 0; i < 4; i++)
+			memset(p + i * PAGE_SIZE, 0x7e, PAGE_SIZE);
 		if (READ_ONCE(p[3 * PAGE_SIZE]) != 0x7e)
 			lmm_fail(t, "vmalloc()ed memory not usable inside a section");
 		if (mm) {

@@ -324,9 +324,22 @@ void lmm_do_n(struct lmm_test *t, enum lmm_op op, unsigned int n)
 		;
 }
 
-/* Undo whatever state the model still holds, through the API. */
+static void lmm_force_restore(u8 e0, u8 p0);
+
+/*
+ * Undo whatever state the model still holds, through the API; after a
+ * failure (no more API calls) by force, back to the state the case
+ * started in, so that what the case does next may sleep (powerpc hash).
+ */
 void lmm_unwind(struct lmm_test *t)
 {
+	if (t->failures) {
+		lmm_force_restore(t->e0, t->p0);
+		t->model.e = t->e0;
+		t->model.p = t->p0;
+		t->model.entered = t->e0 && !t->p0;
+		return;
+	}
 	while (t->model.p && lmm_do(t, LMM_RESUME))
 		;
 	while (t->model.e && lmm_do(t, LMM_DISABLE))
@@ -422,6 +435,8 @@ void lmm_run_case(const struct lmm_case *c, struct lmm_test *t)
 
 	e0 = lmm_task_e(current);
 	p0 = lmm_task_p(current);
+	t->e0 = e0;
+	t->p0 = p0;
 	if ((e0 || p0) && !c->any_start_state) {
 		lmm_fail(t, "precondition: task %s/%d starts with E=%u P=%u, expected 0/0 (hypervisor: %s)%s",
 			 current->comm, task_pid_nr(current), e0, p0,
