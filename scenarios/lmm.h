@@ -155,12 +155,13 @@ struct lmm_case {
 };
 
 /* All cases, in run order (lmm_scenarios.c); both front ends iterate it. */
-#define LMM_NCASES 21
+#define LMM_NCASES 22
 extern const struct lmm_case * const lmm_cases[LMM_NCASES];
 
 /* The cases defined in lmm_arch.c, for lmm_cases[]. */
 extern const struct lmm_case lmm_case_arm64_pending_barriers;
 extern const struct lmm_case lmm_case_pte_visibility;
+extern const struct lmm_case lmm_case_xen_pte_deferral;
 extern const struct lmm_case lmm_case_nested_kernel_paths;
 extern const struct lmm_case lmm_case_linear_map_kfence;
 extern const struct lmm_case lmm_case_linear_map_debug_pagealloc;

@@ -1287,6 +1287,7 @@ const struct lmm_case * const lmm_cases[LMM_NCASES] = {
 	&lmm_case_misuse_warnings,
 	&lmm_case_arm64_pending_barriers,
 	&lmm_case_pte_visibility,
+	&lmm_case_xen_pte_deferral,
 	&lmm_case_nested_kernel_paths,
 	&lmm_case_linear_map_kfence,
 	&lmm_case_linear_map_debug_pagealloc,
