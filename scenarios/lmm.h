@@ -155,7 +155,7 @@ struct lmm_case {
 };
 
 /* All cases, in run order (lmm_scenarios.c); both front ends iterate it. */
-#define LMM_NCASES 22
+#define LMM_NCASES 23
 extern const struct lmm_case * const lmm_cases[LMM_NCASES];
 
 /* The cases defined in lmm_arch.c, for lmm_cases[]. */
@@ -176,6 +176,8 @@ bool lmm_check_state(struct lmm_test *t, const char *what);
 /* Close what the model still holds open. */
 void lmm_unwind(struct lmm_test *t);
 bool lmm_may_sleep_in_section(void);
+/* Xen PV: switching a task out pauses it (one more level of P). */
+bool lmm_switch_pauses(void);
 
 /*
  * Run @fn(@arg) in hardirq (irq_work) or softirq (tasklet) context,
