@@ -3,7 +3,7 @@
 #
 # The series gate on its two kept examples (series/) and on a series that
 # does not apply:
-#   1. xen-pv-fork-pause-count.mbox fixes the Xen PV pause-count bug:
+#   1. xen-pv-lazy-mmu.mbox fixes the Xen PV pause-count bug:
 #      exit 0, the Xen lane's state cases newly passing, nothing newly failing.
 #   2. arm64-update-range-prot-unnested/ re-breaks arm64 update_range_prot():
 #      exit 1, the linear-map cases newly failing in the arm64 lanes.
@@ -36,7 +36,7 @@ gate() {
 
 ktap_plan 9
 
-gate xen-fix "$top/series/xen-pv-fork-pause-count.mbox"
+gate xen-fix "$top/series/xen-pv-lazy-mmu.mbox"
 ktap_check "xen fix: gate exit 0 (got $rc)" '[ $rc -eq 0 ]'
 ktap_check "xen fix: only the x86_64 lanes run (the patch touches arch/x86 only)" \
 	'grep -q "lanes for: x86_64$" "$g.log"'
@@ -58,7 +58,7 @@ ktap_check "arm64 breakage: the gate verdict says REGRESSION" \
 g=$out/no-apply
 mkdir -p "$g.series"
 sed 's/^ \tp->thread.io_bitmap = NULL;$/ \tp->thread.io_bitmap = (void *)0;/' \
-	"$top/series/xen-pv-fork-pause-count.mbox" > "$g.series/0001-bad.patch"
+	"$top/series/xen-pv-lazy-mmu.mbox" > "$g.series/0001-bad.patch"
 t0=$(date +%s)
 "$top/scripts/gate" --out "$g" "$g.series" > "$g.log" 2>&1
 rc=$?
