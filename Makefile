@@ -19,7 +19,7 @@ KERNEL_VERSION ?= newest
 MUTANTS ?= mutants
 KUNIT_ARCH ?= x86_64 arm64
 
-.PHONY: all modules clean help run check mutate kunit
+.PHONY: all modules clean help run check mutate kunit gate
 
 all: modules
 
@@ -41,7 +41,11 @@ kunit:
 	scripts/kunit $(foreach a,$(KUNIT_ARCH),--arch $(a)) $(if $(KSRC),--ksrc $(KSRC))
 
 mutate:
-	scripts/mutate $(foreach a,$(GUEST_ARCH),--arch $(a)) --kernel $(KERNEL_VERSION) $(MUTANTS)
+	scripts/mutate $(if $(TREE),--tree $(TREE),$(foreach a,$(GUEST_ARCH),--arch $(a)) --kernel $(KERNEL_VERSION)) $(MUTANTS)
+
+gate:
+	$(if $(SERIES),,$(error SERIES=<patch dir|mbox|git range> is required))
+	scripts/gate $(if $(KSRC),--ksrc $(KSRC)) $(SERIES)
 
 help:
 	@echo 'Targets:'
@@ -51,6 +55,8 @@ help:
 	@echo '                     GUEST_ARCH="$(GUEST_ARCH)" KERNEL_VERSION=$(KERNEL_VERSION)'
 	@echo '  check              everything CI gates on (make run, self-tests, mutants)'
 	@echo '  mutate             mutation harness: MUTANTS=$(MUTANTS) GUEST_ARCH="$(GUEST_ARCH)"'
+	@echo '                     TREE=x86_64|arm64: on the kunit.py debug kernel, beside upstream'"'"'s test'
 	@echo '  kunit              kunit.py lane on a debug kernel: KUNIT_ARCH="$(KUNIT_ARCH)" [KSRC=tree]'
+	@echo '  gate               gate a patch series: SERIES=<patch dir|mbox|git range> [KSRC=tree]'
 	@echo '  clean              remove build products'
 	@echo 'Results of `make run` go to out/<run>/ (KTAP, JSON, JUnit, console logs).'

@@ -167,7 +167,7 @@ struct lmm_case {
 };
 
 /* All cases, in run order (lmm_scenarios.c); both front ends iterate it. */
-#define LMM_NCASES 23
+#define LMM_NCASES 25
 extern const struct lmm_case * const lmm_cases[LMM_NCASES];
 
 /* The cases defined in lmm_arch.c, for lmm_cases[]. */
@@ -175,6 +175,7 @@ extern const struct lmm_case lmm_case_arm64_pending_barriers;
 extern const struct lmm_case lmm_case_powerpc_preempt_count;
 extern const struct lmm_case lmm_case_powerpc_hash_tlb_batch;
 extern const struct lmm_case lmm_case_pte_visibility;
+extern const struct lmm_case lmm_case_xen_pte_deferral;
 extern const struct lmm_case lmm_case_nested_kernel_paths;
 extern const struct lmm_case lmm_case_linear_map_kfence;
 extern const struct lmm_case lmm_case_linear_map_debug_pagealloc;
@@ -189,6 +190,8 @@ bool lmm_check_state(struct lmm_test *t, const char *what);
 /* Close what the model still holds open. */
 void lmm_unwind(struct lmm_test *t);
 bool lmm_may_sleep_in_section(void);
+/* Xen PV: switching a task out pauses it (one more level of P). */
+bool lmm_switch_pauses(void);
 
 /*
  * Run @fn(@arg) in hardirq (irq_work) or softirq (tasklet) context,

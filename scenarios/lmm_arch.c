@@ -46,6 +46,7 @@
 #include <linux/sched/task.h>
 #include <linux/vmalloc.h>
 #include <asm/tlbflush.h>
+#include <xen/xen.h>
 
 #include "lmm.h"
 
@@ -566,6 +567,113 @@ static void lmm_pte_visibility(struct lmm_test *t)
 	lmm_kpage_put(&k);
 }
 
+/* ===== Xen PV: deferred PTE writes ===== */
+
+#ifdef CONFIG_X86
+/* Expect the PTE and an access through it to still show @other's page. */
+static void lmm_kpage_expect_deferred(struct lmm_test *t, struct lmm_kpage *k,
+				      bool other, const char *when)
+{
+	lmm_kpage_expect(t, k, other, when);
+	if (t->failures)
+		lmm_fail(t, "%s: the PTE write was not deferred: under Xen PV a write in an active section is queued until a flush point",
+			 when);
+}
+
+struct lmm_xen_irq_write {
+	struct lmm_kpage *k;
+	bool immediate;
+};
+
+static void lmm_xen_irq_write_fn(void *arg)
+{
+	struct lmm_xen_irq_write *w = arg;
+
+	set_pte(w->k->ptep, w->k->other_pte);
+	w->immediate = pte_same(ptep_get(w->k->ptep), w->k->other_pte);
+	set_pte(w->k->ptep, w->k->orig);
+}
+#endif
+
+/*
+ * Under Xen PV the page tables are the hypervisor's: a PTE write in an
+ * active section is queued in a multicall batch and reaches the table
+ * only at a flush point (nested disable(), pause(), outermost disable()),
+ * so until then ptep_get() and an access through the address show the
+ * old page.  Writes while paused or in interrupt context are immediate.
+ */
+static void lmm_xen_pte_deferral(struct lmm_test *t)
+{
+#ifdef CONFIG_X86
+	struct lmm_xen_irq_write w = { };
+	struct lmm_kpage k;
+
+	if (!xen_pv_domain()) {
+		lmm_skip(t, "x86 defers PTE writes only as a Xen PV guest (native writes are immediate)");
+		return;
+	}
+	if (lmm_kpage_get(t, &k))
+		return;
+	w.k = &k;
+	/* One CPU: the Xen batch and the local TLB flush are per CPU. */
+	preempt_disable();
+
+	lmm_do(t, LMM_ENABLE);
+	lmm_kpage_set(&k, k.other_pte);
+	if (!t->failures)
+		lmm_kpage_expect_deferred(t, &k, false, "remapped in a section (E=1), before any flush point");
+	lmm_do(t, LMM_ENABLE);
+	lmm_do(t, LMM_DISABLE);
+	if (!t->failures)
+		lmm_kpage_expect(t, &k, true, "after a nested disable() (E=1, still active)");
+
+	lmm_kpage_set(&k, k.orig);
+	if (!t->failures)
+		lmm_kpage_expect_deferred(t, &k, true, "remapped back after the nested flush");
+	lmm_do(t, LMM_PAUSE);
+	if (!t->failures)
+		lmm_kpage_expect(t, &k, false, "after pause()");
+	lmm_kpage_set(&k, k.other_pte);
+	if (!t->failures)
+		lmm_kpage_expect(t, &k, true, "remapped while paused (must be immediate)");
+	lmm_do(t, LMM_RESUME);
+
+	lmm_kpage_set(&k, k.orig);
+	if (!t->failures)
+		lmm_kpage_expect_deferred(t, &k, true, "remapped after resume() (batching resumes)");
+	lmm_do(t, LMM_ENABLE);
+	lmm_do(t, LMM_DISABLE);
+	if (!t->failures)
+		lmm_kpage_expect(t, &k, false, "after a second nested disable()");
+
+	if (!t->failures) {
+		if (!lmm_run_hardirq(lmm_xen_irq_write_fn, &w))
+			lmm_fail(t, "could not run the PTE write in hardirq context");
+		else if (!w.immediate)
+			lmm_fail(t, "PTE write in hardirq context while the task is in a section was deferred");
+		w.immediate = false;
+		local_bh_disable();
+		lmm_xen_irq_write_fn(&w);
+		local_bh_enable();
+		if (!w.immediate)
+			lmm_fail(t, "PTE write with BH disabled while the task is in a section was deferred");
+	}
+
+	lmm_kpage_set(&k, k.other_pte);
+	if (!t->failures)
+		lmm_kpage_expect_deferred(t, &k, false, "remapped before the outermost disable()");
+	lmm_do(t, LMM_DISABLE);
+	if (!t->failures)
+		lmm_kpage_expect(t, &k, true, "after the outermost disable()");
+	lmm_unwind(t);
+
+	preempt_enable();
+	lmm_kpage_put(&k);
+#else
+	lmm_skip(t, "PTE writes are deferred only on x86 as a Xen PV guest");
+#endif
+}
+
 /* ===== Kernel paths that open their own section ===== */
 
 static const struct lmm_param lmm_nested_kernel_paths_params[] = {
@@ -862,6 +970,10 @@ const struct lmm_case lmm_case_powerpc_hash_tlb_batch = {
 
 const struct lmm_case lmm_case_pte_visibility = {
 	.name = "pte_visibility", .run = lmm_pte_visibility,
+};
+
+const struct lmm_case lmm_case_xen_pte_deferral = {
+	.name = "xen_pte_deferral", .run = lmm_xen_pte_deferral,
 };
 
 const struct lmm_case lmm_case_nested_kernel_paths = {

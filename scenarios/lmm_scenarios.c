@@ -347,6 +347,20 @@ void lmm_unwind(struct lmm_test *t)
 }
 
 /*
+ * Xen PV's context-switch hooks pause the task switched out and resume
+ * the one switched in: seen from another task a sleeping task is paused,
+ * and switching out a task already paused 255 deep overflows P.
+ */
+bool lmm_switch_pauses(void)
+{
+#ifdef CONFIG_X86
+	return xen_pv_domain();
+#else
+	return false;
+#endif
+}
+
+/*
  * Sections run with preemption disabled on powerpc book3s64 with the hash
  * MMU (not radix: its hooks are no-ops) and on sparc64: no sleeping inside.
  */
@@ -594,7 +608,11 @@ static void lmm_pause_nesting_desc(const struct lmm_param *p, char *buf)
 static void lmm_pause_nesting(struct lmm_test *t)
 {
 	const struct lmm_param *p = lmm_p(t);
+	/* The counter rules, not Xen's switch hook: see sleep_at_max_pause. */
+	bool pin = lmm_switch_pauses() && p->b == U8_MAX;
 
+	if (pin)
+		preempt_disable();
 	lmm_do_n(t, LMM_ENABLE, p->a);
 	lmm_do_n(t, LMM_PAUSE, p->b);
 	lmm_do_n(t, LMM_RESUME, p->b);
@@ -602,6 +620,68 @@ static void lmm_pause_nesting(struct lmm_test *t)
 	lmm_do(t, LMM_PAUSE);
 	lmm_do(t, LMM_RESUME);
 	lmm_do_n(t, LMM_DISABLE, p->a);
+	lmm_unwind(t);
+	if (pin)
+		preempt_enable();
+}
+
+struct lmm_p_watch {
+	struct task_struct *other;
+	struct completion done;
+	u8 p;
+};
+
+static int lmm_p_watch_fn(void *data)
+{
+	struct lmm_p_watch *w = data;
+
+	w->p = lmm_task_p(w->other);
+	complete(&w->done);
+	return 0;
+}
+
+/*
+ * A task paused 255 deep (the API's maximum) inside a section may sleep
+ * where sections may.  First measure, at P=254, what being switched out
+ * does to P (a kthread on the same CPU reads it while this task waits):
+ * if switching out pauses once more (Xen PV's hook), P=255 would overflow
+ * there, and the case fails with that evidence instead of provoking the
+ * kernel's warning.  Otherwise sleep at 255 and check nothing changed.
+ */
+static void lmm_sleep_at_max_pause(struct lmm_test *t)
+{
+	struct lmm_p_watch w = { .other = current };
+	struct task_struct *k;
+
+	if (!lmm_may_sleep_in_section()) {
+		lmm_skip(t, "sections run with preemption disabled on this architecture: cannot sleep inside one");
+		return;
+	}
+	init_completion(&w.done);
+	k = kthread_create(lmm_p_watch_fn, &w, "lmm_p_watch");
+	if (IS_ERR(k)) {
+		lmm_skip(t, "cannot create a kthread (%ld)", PTR_ERR(k));
+		return;
+	}
+	kthread_bind(k, raw_smp_processor_id());
+	lmm_do(t, LMM_ENABLE);
+	lmm_do_n(t, LMM_PAUSE, U8_MAX - 1);
+	wake_up_process(k);
+	wait_for_completion(&w.done);
+	lmm_check_state(t, "after sleeping at P=254");
+	if (w.p == U8_MAX) {
+		lmm_fail(t, "switched out at P=254 this task reads P=255: switching out pauses it once more (%s), so at P=255, which the API allows, it would overflow (VM_WARN_ON_ONCE, P wraps to 0)",
+			 lmm_switch_pauses() ? "Xen PV's context-switch hook" : "an unknown hook");
+	} else if (w.p != U8_MAX - 1) {
+		lmm_fail(t, "switched out at P=254 this task reads P=%u", w.p);
+	} else {
+		lmm_do(t, LMM_PAUSE);
+		usleep_range(1000, 2000);
+		lmm_check_state(t, "after sleeping at P=255");
+		lmm_do(t, LMM_RESUME);
+	}
+	lmm_do_n(t, LMM_RESUME, U8_MAX - 1);
+	lmm_do(t, LMM_DISABLE);
 	lmm_unwind(t);
 }
 
@@ -664,7 +744,12 @@ static void lmm_walk_step(struct lmm_test *t, struct rnd_state *rnd,
 		op = LMM_DISABLE;
 	else if (op == LMM_DISABLE && !m->p && m->e == 0)
 		op = LMM_ENABLE;
-	else if (op == LMM_PAUSE && m->p == U8_MAX)
+	/*
+	 * Walks may be switched out anywhere (preempt=full): under Xen PV
+	 * they keep one pause level for the switch hook (sleep_at_max_pause
+	 * checks 255 there).
+	 */
+	else if (op == LMM_PAUSE && m->p == U8_MAX - lmm_switch_pauses())
 		op = LMM_RESUME;
 	else if (op == LMM_RESUME && m->p == 0)
 		op = LMM_PAUSE;
@@ -957,9 +1042,10 @@ struct lmm_peer {
 	struct task_struct *other;	/* the task in a section */
 	struct completion done;
 	struct lmm_obs first, own_section, after;
-	u8 other_e, other_e_after;
+	u8 other_e, other_p, other_e_after;
 	bool other_active;
 };
+
 
 static int lmm_peer_fn(void *data)
 {
@@ -967,6 +1053,7 @@ static int lmm_peer_fn(void *data)
 
 	lmm_observe(&p->first);
 	p->other_e = lmm_task_e(p->other);
+	p->other_p = lmm_task_p(p->other);
 	p->other_active = lmm_task_active(p->other);
 	lmm_call(LMM_ENABLE);
 	lmm_observe(&p->own_section);
@@ -1010,9 +1097,12 @@ static void lmm_per_task_state(struct lmm_test *t)
 	if (p.first.e || p.first.p || p.first.pred)
 		lmm_fail(t, "peer kthread sees E=%u P=%u predicate=%d while another task is in a section, expected 0/0/0",
 			 p.first.e, p.first.p, p.first.pred);
-	if (p.other_e != 2 || !p.other_active)
-		lmm_fail(t, "peer reads the test task as E=%u active=%d, expected E=2 active=1",
-			 p.other_e, p.other_active);
+	if (p.other_e != 2 || p.other_p != lmm_switch_pauses() ||
+	    p.other_active == lmm_switch_pauses())
+		lmm_fail(t, "peer reads the sleeping test task as E=%u P=%u active=%d, expected E=2 P=%d active=%d%s",
+			 p.other_e, p.other_p, p.other_active, lmm_switch_pauses(),
+			 !lmm_switch_pauses(),
+			 lmm_switch_pauses() ? " (Xen PV pauses a task when it switches it out)" : "");
 	if (p.own_section.e != 1 || !p.own_section.pred)
 		lmm_fail(t, "peer's own section: E=%u predicate=%d, expected 1/1",
 			 p.own_section.e, p.own_section.pred);
@@ -1130,7 +1220,12 @@ static int lmm_walker_fn(void *data)
 			continue;
 		/* Preemption points and nested kernel paths, in sections too. */
 		if (sleepy || !lmm_model_task_active(&t->model)) {
-			if (page && !(i % 512))
+			/*
+			 * Kernel paths nest one more enable() (vmap) or pause()
+			 * (KASAN, KFENCE): only with room for it below 255.
+			 */
+			if (page && !(i % 512) && t->model.e < U8_MAX &&
+			    t->model.p < U8_MAX - lmm_switch_pauses())
 				lmm_walker_path(w, page);
 			if (!(i % 1024)) {
 				usleep_range(50, 200);
@@ -1328,6 +1423,7 @@ LMM_DEFINE_PCASE_WITH(hardirq, lmm_ctx_params, lmm_ctx_desc);
 LMM_DEFINE_CASE(bh_disable_misuse_leaks_enable);
 LMM_DEFINE_CASE(per_task_state);
 LMM_DEFINE_CASE(sleep_and_migrate);
+LMM_DEFINE_CASE(sleep_at_max_pause);
 LMM_DEFINE_CASE(concurrent_walks);
 LMM_DEFINE_PCASE_WITH(misuse_warnings, lmm_misuse_params, lmm_misuse_desc);
 
@@ -1346,12 +1442,14 @@ const struct lmm_case * const lmm_cases[LMM_NCASES] = {
 	&lmm_case_bh_disable_misuse_leaks_enable,
 	&lmm_case_per_task_state,
 	&lmm_case_sleep_and_migrate,
+	&lmm_case_sleep_at_max_pause,
 	&lmm_case_concurrent_walks,
 	&lmm_case_misuse_warnings,
 	&lmm_case_arm64_pending_barriers,
 	&lmm_case_powerpc_preempt_count,
 	&lmm_case_powerpc_hash_tlb_batch,
 	&lmm_case_pte_visibility,
+	&lmm_case_xen_pte_deferral,
 	&lmm_case_nested_kernel_paths,
 	&lmm_case_linear_map_kfence,
 	&lmm_case_linear_map_debug_pagealloc,

@@ -7,7 +7,7 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 scripts=(buildroot fetch-kernel fetch-xen fetch-source build-modules mkinitramfs
-	 boot run check mutate kunit kunit-graft ktap-verdict)
+	 boot run check mutate kunit kunit-graft ktap-verdict gate gate-report)
 echo "KTAP version 1"
 echo "1..$((2 * ${#scripts[@]}))"
 n=0 fail=0
