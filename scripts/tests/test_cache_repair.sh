@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# A corrupt or partial cache is detected and repaired on the next run.
+# Works on the real cache (what a user's next run would meet), for the
+# amd64 kernel: it downloads the kernel image package once more (14 MB).
+#   1. an empty extracted image (a run killed while copying it): the next
+#      fetch re-extracts it, without downloading;
+#   2. a run interrupted after a corrupt image package landed and before
+#      the kernel was extracted: the package is detected,
+#      downloaded again, and the kernel boots.  (dpkg-deb --info alone
+#      passed a truncated package: the check is against the index's SHA256.)
+#
+#   test_cache_repair.sh [OUTDIR]
+
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/scripts/lib.sh"
+out=${1:-$top/out/cache-repair}
+mkdir -p "$out"
+. "$top/scripts/tests/ktap_helpers.sh"
+
+env=$("$top/scripts/fetch-kernel" --arch amd64 2> /dev/null) || die "cannot fetch the amd64 kernel"
+eval "$env"
+ROOT=$("$top/scripts/buildroot") || exit 1
+deb=$(ls "$LMM_CACHE"/debs/linux-binary-unsigned-"$KREL"_*.deb "$LMM_CACHE"/debs/linux-image-"$KREL"-unsigned_*.deb 2>/dev/null | head -n1)
+[ -n "$deb" ] || die "no cached image package for $KREL"
+
+ktap_plan 5
+
+: > "$KIMAGE"
+t0=$EPOCHREALTIME
+"$top/scripts/fetch-kernel" --arch amd64 > /dev/null 2> "$out/1.log"
+rc=$?
+ktap_check "empty kernel image: fetch-kernel repairs it without downloading ($(secs_since "$t0") s)" \
+	'[ $rc -eq 0 ] && [ -s "$KIMAGE" ] && ! grep -q "^# downloading" "$out/1.log"'
+
+truncate -s 1M "$deb"
+rm -f "$KIMAGE" "$LMM_CACHE"/kernels/.resolved-amd64-* "$ROOT$KDIR/.lmm-complete"
+t0=$EPOCHREALTIME
+"$top/scripts/fetch-kernel" --arch amd64 > /dev/null 2> "$out/2.log"
+rc=$?
+ktap_check "corrupt image package: fetch-kernel succeeds ($(secs_since "$t0") s)" '[ $rc -eq 0 ]'
+ktap_check "the corrupt package was detected and downloaded again" \
+	'grep -q "^# downloading linux-" "$out/2.log"'
+ktap_check "the package is whole again and the kernel extracted" \
+	'dpkg-deb --info "$(ls "$LMM_CACHE"/debs/"$(basename "${deb%%_*}")"_*.deb | head -n1)" > /dev/null && [ -s "$KIMAGE" ]'
+"$top/scripts/run" --quiet --out "$out/run" --cases initial_state amd64 > "$out/run.log" 2>&1
+rc=$?
+ktap_check "the repaired kernel boots and the suite passes (exit $rc)" '[ $rc -eq 0 ]'
+ktap_finish
