@@ -625,66 +625,6 @@ static void lmm_pause_nesting(struct lmm_test *t)
 		preempt_enable();
 }
 
-struct lmm_p_watch {
-	struct task_struct *other;
-	struct completion done;
-	u8 p;
-};
-
-static int lmm_p_watch_fn(void *data)
-{
-	struct lmm_p_watch *w = data;
-
-	w->p = lmm_task_p(w->other);
-	complete(&w->done);
-	return 0;
-}
-
-/*
- * A task paused 255 deep (the API's maximum) inside a section may sleep
- * where sections may.  First measure, at P=254, what being switched out
- * does to P (a kthread on the same CPU reads it while this task waits):
- * if switching out pauses once more (Xen PV's hook), P=255 would overflow
- * there, and the case fails with that evidence instead of provoking the
- * kernel's warning.  Otherwise sleep at 255 and check nothing changed.
- */
-static void lmm_sleep_at_max_pause(struct lmm_test *t)
-{
-	struct lmm_p_watch w = { .other = current };
-	struct task_struct *k;
-
-	if (!lmm_may_sleep_in_section()) {
-		lmm_skip(t, "sections run with preemption disabled on this architecture: cannot sleep inside one");
-		return;
-	}
-	init_completion(&w.done);
-	k = kthread_create(lmm_p_watch_fn, &w, "lmm_p_watch");
-	if (IS_ERR(k)) {
-		lmm_skip(t, "cannot create a kthread (%ld)", PTR_ERR(k));
-		return;
-	}
-	kthread_bind(k, raw_smp_processor_id());
-	lmm_do(t, LMM_ENABLE);
-	lmm_do_n(t, LMM_PAUSE, U8_MAX - 1);
-	wake_up_process(k);
-	wait_for_completion(&w.done);
-	lmm_check_state(t, "after sleeping at P=254");
-	if (w.p == U8_MAX) {
-		lmm_fail(t, "switched out at P=254 this task reads P=255: switching out pauses it once more (%s), so at P=255, which the API allows, it would overflow (VM_WARN_ON_ONCE, P wraps to 0)",
-			 lmm_switch_pauses() ? "Xen PV's context-switch hook" : "an unknown hook");
-	} else if (w.p != U8_MAX - 1) {
-		lmm_fail(t, "switched out at P=254 this task reads P=%u", w.p);
-	} else {
-		lmm_do(t, LMM_PAUSE);
-		usleep_range(1000, 2000);
-		lmm_check_state(t, "after sleeping at P=255");
-		lmm_do(t, LMM_RESUME);
-	}
-	lmm_do_n(t, LMM_RESUME, U8_MAX - 1);
-	lmm_do(t, LMM_DISABLE);
-	lmm_unwind(t);
-}
-
 /* Any enable()/disable() between pause() and resume() is ignored. */
 static void lmm_calls_ignored_while_paused(struct lmm_test *t)
 {
@@ -1046,7 +986,6 @@ struct lmm_peer {
 	bool other_active;
 };
 
-
 static int lmm_peer_fn(void *data)
 {
 	struct lmm_peer *p = data;
@@ -1064,6 +1003,22 @@ static int lmm_peer_fn(void *data)
 	return 0;
 }
 
+/* lmm_peer_fn in a kthread bound to this CPU, not yet woken; NULL: skipped. */
+static struct task_struct *lmm_peer_create(struct lmm_test *t, struct lmm_peer *p)
+{
+	struct task_struct *k;
+
+	p->other = current;
+	init_completion(&p->done);
+	k = kthread_create(lmm_peer_fn, p, "lmm_peer");
+	if (IS_ERR(k)) {
+		lmm_skip(t, "cannot create a kthread (%ld)", PTR_ERR(k));
+		return NULL;
+	}
+	kthread_bind(k, raw_smp_processor_id());
+	return k;
+}
+
 /*
  * The state is per task: a kthread on the same CPU sees the mode off while
  * the test task sleeps in a section, and its own section does not touch
@@ -1071,20 +1026,16 @@ static int lmm_peer_fn(void *data)
  */
 static void lmm_per_task_state(struct lmm_test *t)
 {
-	struct lmm_peer p = { .other = current };
+	struct lmm_peer p;
 	struct task_struct *k;
 
 	if (!lmm_may_sleep_in_section()) {
 		lmm_skip(t, "sections run with preemption disabled here (powerpc hash MMU, sparc64): cannot wait inside one");
 		return;
 	}
-	init_completion(&p.done);
-	k = kthread_create(lmm_peer_fn, &p, "lmm_peer");
-	if (IS_ERR(k)) {
-		lmm_skip(t, "cannot create a kthread (%ld)", PTR_ERR(k));
+	k = lmm_peer_create(t, &p);
+	if (!k)
 		return;
-	}
-	kthread_bind(k, raw_smp_processor_id());
 
 	lmm_do(t, LMM_ENABLE);
 	lmm_do(t, LMM_ENABLE);
@@ -1109,6 +1060,47 @@ static void lmm_per_task_state(struct lmm_test *t)
 	if (p.after.e || p.after.pred || p.other_e_after != 2)
 		lmm_fail(t, "after the peer's section: peer E=%u predicate=%d, test task E=%u; expected 0, 0, 2",
 			 p.after.e, p.after.pred, p.other_e_after);
+}
+
+/*
+ * A task paused 255 deep (the API's maximum) inside a section may sleep
+ * where sections may.  First measure, at P=254, what being switched out
+ * does to P (the peer kthread on this CPU reads it while this task waits):
+ * if switching out pauses once more (Xen PV's hook), P=255 would overflow
+ * there, and the case fails with that evidence instead of provoking the
+ * kernel's warning.  Otherwise sleep at 255 and check nothing changed.
+ */
+static void lmm_sleep_at_max_pause(struct lmm_test *t)
+{
+	struct lmm_peer p;
+	struct task_struct *k;
+
+	if (!lmm_may_sleep_in_section()) {
+		lmm_skip(t, "sections run with preemption disabled on this architecture: cannot sleep inside one");
+		return;
+	}
+	k = lmm_peer_create(t, &p);
+	if (!k)
+		return;
+	lmm_do(t, LMM_ENABLE);
+	lmm_do_n(t, LMM_PAUSE, U8_MAX - 1);
+	wake_up_process(k);
+	wait_for_completion(&p.done);
+	lmm_check_state(t, "after sleeping at P=254");
+	if (p.other_p == U8_MAX) {
+		lmm_fail(t, "switched out at P=254 this task reads P=255: switching out pauses it once more (%s), so at P=255, which the API allows, it would overflow (VM_WARN_ON_ONCE, P wraps to 0)",
+			 lmm_switch_pauses() ? "Xen PV's context-switch hook" : "an unknown hook");
+	} else if (p.other_p != U8_MAX - 1) {
+		lmm_fail(t, "switched out at P=254 this task reads P=%u", p.other_p);
+	} else {
+		lmm_do(t, LMM_PAUSE);
+		usleep_range(1000, 2000);
+		lmm_check_state(t, "after sleeping at P=255");
+		lmm_do(t, LMM_RESUME);
+	}
+	lmm_do_n(t, LMM_RESUME, U8_MAX - 1);
+	lmm_do(t, LMM_DISABLE);
+	lmm_unwind(t);
 }
 
 /*
