@@ -72,17 +72,32 @@ debian_mirror() {
 }
 
 # A private apt configuration under the cache: never touches the system's.
+#
+#   apt_private_setup [ARCH...]
+#
+# Indexes cover $LMM_APT_ARCHES (default amd64 and arm64), the ARCHes
+# asked for (fetch-kernel --arch ppc64el) and every architecture an
+# earlier call added: the list only grows, so runs that alternate
+# between architectures do not re-download indexes, and users who never
+# ask for another architecture never fetch its indexes.  The list is
+# part of the sources file, so a new architecture refreshes the indexes.
 LMM_APT=$LMM_CACHE/apt
 apt_private_setup() {
-	local mirror arches=${LMM_APT_ARCHES:-"amd64 arm64"}
+	local mirror arches a
 	mirror=$(debian_mirror)
 	mkdir -p "$LMM_APT/lists/partial" "$LMM_APT/archives/partial" "$LMM_APT/etc/preferences.d" \
 		"$LMM_APT/etc/apt.conf.d"
+	arches=$(for a in ${LMM_APT_ARCHES:-amd64 arm64} \
+			$(sed -n 's/^Architectures://p' "$LMM_APT/etc/sources.d/debian.sources" 2>/dev/null) "$@"; do
+			echo "$a"
+		done | awk '!seen[$0]++' | tr '\n' ' ')
+	arches=${arches% }
 	{
 		echo "Types: deb"
 		echo "URIs: $mirror"
 		echo "Suites: $LMM_SUITES"
 		echo "Components: main"
+		echo "Architectures: $arches"
 		echo "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg"
 	} > "$LMM_APT/etc/sources.sources.new"
 	: > "$LMM_APT/etc/sources.list"
@@ -112,7 +127,7 @@ EOC
 	fi
 	# Refresh the indexes at most every 12 hours.
 	if [ ! -e "$LMM_APT/.updated" ] || [ -n "$(find "$LMM_APT/.updated" -mmin +720)" ]; then
-		log "updating private apt indexes ($LMM_SUITES)"
+		log "updating private apt indexes ($LMM_SUITES; $arches)"
 		# A suite mid-sync on the mirror fails only its own indexes:
 		# warn, and let the package lookup say what is missing.
 		if papt_get update -qq >&2; then
