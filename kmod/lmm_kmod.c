@@ -262,9 +262,10 @@ static int lmm_run_all(void)
 	ktap(1, "KTAP version 1");
 	ktap(1, "# Subtest: " LMM_SUITE);
 	ktap(1, "# module: " KBUILD_MODNAME);
-	ktap(1, "# kernel: %s %s, api: %s (generation %d), arch flag: %s",
+	ktap(1, "# kernel: %s %s, api: %s (generation %d), arch flag: %s%s",
 	     init_utsname()->release, init_utsname()->machine, LMM_API_NAME,
-	     LMM_API_GEN, lmm_arch_flag_name());
+	     LMM_API_GEN, lmm_arch_flag_name(),
+	     LMM_TESTABLE && !LMM_CALLABLE ? ", link-safe build (API calls left out)" : "");
 	ktap(1, "# seed: 0x%llx, walk_steps: %u, threads: %u, duration_ms: %u",
 	     lmm_seed_base, lmm_walk_steps, lmm_stress_threads, lmm_stress_ms);
 	ktap(1, "1..%u", total);

@@ -33,6 +33,20 @@
  */
 #define LMM_TESTABLE (LMM_API_GEN >= 5 && LMM_ARCH_HAS_MODE)
 
+/*
+ * powerpc book3s64: the inline lazy_mmu_mode_disable()/pause() drain the
+ * hash MMU's batch through ppc64_tlb_batch and __flush_tlb_pending(),
+ * which a kernel without KUnit does not export (EXPORT_SYMBOL_IF_KUNIT).
+ * A module built against such a kernel (scripts/detect-api tells) cannot
+ * call the API: only the cases that watch the kernel's own sections run.
+ */
+#if LMM_TESTABLE && !(defined(MODULE) && defined(LMM_PPC_BATCH_UNEXPORTED))
+#define LMM_CALLABLE 1
+#else
+#define LMM_CALLABLE 0
+#endif
+#define LMM_UNCALLABLE_REASON "link-safe build: this kernel exports ppc64_tlb_batch and __flush_tlb_pending only with KUnit, so a module cannot call lazy_mmu_mode_disable()/pause()"
+
 #if LMM_TESTABLE
 static inline u8 lmm_task_e(struct task_struct *tsk)
 {
@@ -164,10 +178,12 @@ struct lmm_case {
 	void (*desc)(const struct lmm_param *p, char *buf);
 	/* Runs even when current does not start at E = P = 0. */
 	bool any_start_state;
+	/* Calls no API helper itself: runs in a link-safe build too. */
+	bool link_safe;
 };
 
 /* All cases, in run order (lmm_scenarios.c); both front ends iterate it. */
-#define LMM_NCASES 25
+#define LMM_NCASES 26
 extern const struct lmm_case * const lmm_cases[LMM_NCASES];
 
 /* The cases defined in lmm_arch.c, for lmm_cases[]. */
@@ -177,6 +193,7 @@ extern const struct lmm_case lmm_case_powerpc_hash_tlb_batch;
 extern const struct lmm_case lmm_case_pte_visibility;
 extern const struct lmm_case lmm_case_xen_pte_deferral;
 extern const struct lmm_case lmm_case_nested_kernel_paths;
+extern const struct lmm_case lmm_case_kernel_sections;
 extern const struct lmm_case lmm_case_linear_map_kfence;
 extern const struct lmm_case lmm_case_linear_map_debug_pagealloc;
 

@@ -846,6 +846,143 @@ static void lmm_nested_kernel_paths(struct lmm_test *t)
 	__free_page(page);
 }
 
+/* ===== Sections the kernel opens itself ===== */
+
+/*
+ * apply_to_page_range() runs its callback inside a section the kernel
+ * opens and closes with its own (built-in) helpers.  Watched from the
+ * callback, with no API call of the test's own when started from idle,
+ * this works in a link-safe build too: the kernel's enable() made the task
+ * active (one level deeper when the test is in a section; nothing while
+ * paused), a nested apply_to_page_range() from the callback leaves it
+ * active, and the section is closed when apply_to_page_range() returns,
+ * also when the callback fails half-way (the error path).  On powerpc
+ * hash the kernel's section runs with preemption disabled once.
+ */
+static const struct lmm_param lmm_kernel_sections_params[] = {
+	{ 0 }, { 1 }, { 2 },
+};
+
+static const char * const lmm_ksec_name[] = {
+	"from_idle", "in_section", "in_paused_section",
+};
+
+static void lmm_kernel_sections_desc(const struct lmm_param *p, char *buf)
+{
+	snprintf(buf, LMM_DESC_MAX, "start=%s", lmm_ksec_name[p->a]);
+}
+
+#define LMM_KSEC_PAGES 2
+
+struct lmm_ksec {
+	struct lmm_test *t;
+	struct mm_struct *mm;
+	unsigned long inner;	/* page of the nested apply_to_page_range() */
+	int base_pc;		/* preempt_count() outside any section */
+	unsigned int calls;	/* callback invocations */
+	unsigned int fail_at;	/* invocation returning an error, 0: none */
+	unsigned int inner_calls;
+};
+
+static void lmm_ksec_expect(struct lmm_ksec *k, const char *what)
+{
+	lmm_check_state(k->t, what);
+#ifdef CONFIG_PPC_BOOK3S_64
+	if (IS_ENABLED(CONFIG_PREEMPT_COUNT))
+		lmm_ppc_expect_preempt(k->t, k->base_pc, what);
+#endif
+}
+
+static int lmm_ksec_inner_fn(pte_t *pte, unsigned long addr, void *data)
+{
+	struct lmm_ksec *k = data;
+
+	k->inner_calls++;
+	lmm_ksec_expect(k, "in a nested apply_to_page_range() callback");
+	return 0;
+}
+
+/* The kernel's section, seen through apply_to_page_range(). */
+static int lmm_ksec_apply(struct lmm_ksec *k, unsigned long addr,
+			  unsigned long size, pte_fn_t fn)
+{
+	int ret;
+
+	lmm_model_apply(&k->t->model, LMM_ENABLE, false);
+	ret = apply_to_page_range(k->mm, addr, size, fn, k);
+	lmm_model_apply(&k->t->model, LMM_DISABLE, false);
+	return ret;
+}
+
+static int lmm_ksec_outer_fn(pte_t *pte, unsigned long addr, void *data)
+{
+	struct lmm_ksec *k = data;
+	int ret;
+
+	if (++k->calls == k->fail_at)
+		return -EBUSY;
+	if (k->calls > 1)
+		return 0;
+	lmm_ksec_expect(k, "in an apply_to_page_range() callback");
+	ret = lmm_ksec_apply(k, k->inner, PAGE_SIZE, lmm_ksec_inner_fn);
+	if (ret || k->inner_calls != 1)
+		lmm_fail(k->t, "nested apply_to_page_range() returned %d after %u callbacks, expected 0 after 1",
+			 ret, k->inner_calls);
+	lmm_ksec_expect(k, "after a nested apply_to_page_range() returned to the callback");
+	return 0;
+}
+
+static void lmm_kernel_sections(struct lmm_test *t)
+{
+	unsigned int start = ((const struct lmm_param *)t->param)->a;
+	struct lmm_ksec k = { .t = t };
+	u8 *area;
+	int ret;
+
+	if (start && !LMM_CALLABLE) {
+		lmm_skip(t, "%s", LMM_UNCALLABLE_REASON);
+		return;
+	}
+	k.mm = lmm_init_mm();
+	if (!k.mm) {
+		lmm_skip(t, "init_mm cannot be resolved (no kprobes/kallsyms): no kernel page range to apply to");
+		return;
+	}
+	area = vmalloc((LMM_KSEC_PAGES + 1) * PAGE_SIZE);
+	if (!area) {
+		lmm_skip(t, "out of memory");
+		return;
+	}
+	k.inner = (unsigned long)area + LMM_KSEC_PAGES * PAGE_SIZE;
+	k.base_pc = preempt_count();
+
+	if (start >= 1)
+		lmm_do(t, LMM_ENABLE);
+	if (start >= 2)
+		lmm_do(t, LMM_PAUSE);
+
+	ret = lmm_ksec_apply(&k, (unsigned long)area, LMM_KSEC_PAGES * PAGE_SIZE,
+			     lmm_ksec_outer_fn);
+	if (ret || k.calls != LMM_KSEC_PAGES)
+		lmm_fail(t, "apply_to_page_range() returned %d after %u callbacks, expected 0 after %u",
+			 ret, k.calls, LMM_KSEC_PAGES);
+	lmm_ksec_expect(&k, "after apply_to_page_range() returned");
+
+	/* The error path closes the section as well. */
+	k.calls = 0;
+	k.inner_calls = 0;
+	k.fail_at = 2;
+	ret = lmm_ksec_apply(&k, (unsigned long)area, LMM_KSEC_PAGES * PAGE_SIZE,
+			     lmm_ksec_outer_fn);
+	if (ret != -EBUSY)
+		lmm_fail(t, "apply_to_page_range() with a failing callback returned %d, expected %d",
+			 ret, -EBUSY);
+	lmm_ksec_expect(&k, "after apply_to_page_range() failed half-way");
+
+	lmm_unwind(t);
+	vfree(area);
+}
+
 /* ===== Linear-map changes from inside a section ===== */
 
 /*
@@ -981,6 +1118,14 @@ const struct lmm_case lmm_case_nested_kernel_paths = {
 	.params = lmm_nested_kernel_paths_params,
 	.nparams = ARRAY_SIZE(lmm_nested_kernel_paths_params),
 	.desc = lmm_nested_kernel_paths_desc,
+};
+
+const struct lmm_case lmm_case_kernel_sections = {
+	.name = "kernel_sections", .run = lmm_kernel_sections,
+	.params = lmm_kernel_sections_params,
+	.nparams = ARRAY_SIZE(lmm_kernel_sections_params),
+	.desc = lmm_kernel_sections_desc,
+	.link_safe = true,
 };
 
 const struct lmm_case lmm_case_linear_map_kfence = {

@@ -50,7 +50,7 @@
 
 #include "lmm.h"
 
-#if defined(MODULE) && defined(CONFIG_PPC_64S_HASH_MMU) && IS_ENABLED(CONFIG_KUNIT)
+#if defined(MODULE) && defined(CONFIG_PPC_64S_HASH_MMU) && LMM_CALLABLE && IS_ENABLED(CONFIG_KUNIT)
 /*
  * lazy_mmu_mode_disable()/pause() drain the hash MMU's ppc64_tlb_batch
  * through __flush_tlb_pending(): both are exported only for KUnit.
@@ -215,7 +215,7 @@ static void lmm_fmt_arch(char *buf, size_t len, unsigned int calls)
 
 /* ===== Calling the API and checking the state ===== */
 
-#if LMM_TESTABLE
+#if LMM_CALLABLE
 static void lmm_call(enum lmm_op op)
 {
 	switch (op) {
@@ -397,7 +397,7 @@ static const char *lmm_hypervisor(void)
  */
 static void lmm_force_restore(u8 e0, u8 p0)
 {
-#if LMM_TESTABLE
+#if LMM_CALLABLE
 	struct task_struct *tsk = current;
 
 	if (lmm_task_e(tsk) == e0 && lmm_task_p(tsk) == p0)
@@ -418,7 +418,7 @@ static void lmm_force_restore(u8 e0, u8 p0)
  */
 static void lmm_restore_modelled(struct lmm_test *t)
 {
-#if LMM_TESTABLE
+#if LMM_CALLABLE
 	if (t->model.entered)
 		arch_leave_lazy_mmu_mode();
 	WRITE_ONCE(current->lazy_mmu_state.LMM_E_FIELD, 0);
@@ -444,6 +444,10 @@ void lmm_run_case(const struct lmm_case *c, struct lmm_test *t)
 		else
 			lmm_skip(t, "API generation %s is not modelled (v5 and later only)",
 				 LMM_API_NAME);
+		return;
+	}
+	if (!LMM_CALLABLE && !c->link_safe) {
+		lmm_skip(t, "%s", LMM_UNCALLABLE_REASON);
 		return;
 	}
 
@@ -1398,10 +1402,12 @@ static void lmm_misuse_warnings(struct lmm_test *t)
 		.desc = descfn,						\
 	}
 
-LMM_DEFINE_CASE(initial_state);
+static const struct lmm_case lmm_case_initial_state = {
+	.name = "initial_state", .run = lmm_initial_state, .link_safe = true,
+};
 static const struct lmm_case lmm_case_fresh_kthread_state = {
 	.name = "fresh_kthread_state", .run = lmm_fresh_kthread_state,
-	.any_start_state = true,
+	.any_start_state = true, .link_safe = true,
 };
 LMM_DEFINE_CASE(documented_sequence);
 LMM_DEFINE_PCASE_WITH(nesting_depth, lmm_nesting_depth_params, lmm_nesting_depth_desc);
@@ -1443,6 +1449,7 @@ const struct lmm_case * const lmm_cases[LMM_NCASES] = {
 	&lmm_case_pte_visibility,
 	&lmm_case_xen_pte_deferral,
 	&lmm_case_nested_kernel_paths,
+	&lmm_case_kernel_sections,
 	&lmm_case_linear_map_kfence,
 	&lmm_case_linear_map_debug_pagealloc,
 };
