@@ -207,6 +207,24 @@ tc load_failure 1 \
 	"ok $N $A:kernel:counters # SKIP counters not available" \
 	-- --lane $A --console "$fx/load_fail.log"
 
+# powerpc lanes: the guest names the MMU the kernel ran on (--mmu).
+P=ppc64el-hash
+tc mmu_match 0 \
+	"ok $N $P:lazy_mmu_test:lazy_mmu_nesting:kernel_sections" \
+	"# $P:guest:mmu: Hash MMU" "ok $N $P:guest:mmu" '!not ok.*' \
+	"# Totals: pass:6 fail:0 xfail:0 xpass:0 skip:1 error:0" \
+	-- --lane $P --console "$fx/ppc64el_hash.log" --mmu Hash
+tc mmu_mismatch 1 \
+	"# $P:guest:mmu: the kernel ran on the Hash MMU, not Radix" "not ok $N $P:guest:mmu" \
+	"ok $N $P:guest:completed" \
+	-- --lane $P --console "$fx/ppc64el_hash.log" --mmu Radix
+tc mmu_unnamed 1 \
+	"# $A:guest:mmu: the guest did not say which MMU the kernel ran on \(Radix expected\)" \
+	"not ok $N $A:guest:mmu" \
+	-- --lane $A --console "$fx/pass.log" --mmu Radix
+tc mmu_not_asked 0 '!.*:guest:mmu.*' \
+	-- --lane $P --console "$fx/ppc64el_hash.log"
+
 tc no_modules 1 \
 	"# $A:guest:modules: no test module ran" "not ok $N $A:guest:modules" \
 	-- --lane $A --console "$fx/no_modules.log"
