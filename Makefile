@@ -11,7 +11,7 @@ PWD := $(shell pwd)
 # Passed through to the kernel's build when set.
 KBUILD_PASS := $(foreach v,ARCH CROSS_COMPILE LLVM W C,$(if $($(v)),$(v)=$($(v))))
 
-# Targets for `make run`: GUEST_ARCH=amd64|arm64|"amd64 arm64",
+# Targets for `make run`: GUEST_ARCH=amd64|arm64|amd64-xen|ppc64el|ppc64el-hash|"amd64 arm64",
 # KERNEL_VERSION=newest|7.2|6.12|7.3.4+deb13.
 GUEST_ARCH ?= amd64 arm64
 KERNEL_VERSION ?= newest
