@@ -183,7 +183,7 @@ struct lmm_case {
 };
 
 /* All cases, in run order (lmm_scenarios.c); both front ends iterate it. */
-#define LMM_NCASES 26
+#define LMM_NCASES 27
 extern const struct lmm_case * const lmm_cases[LMM_NCASES];
 
 /* The cases defined in lmm_arch.c, for lmm_cases[]. */
@@ -194,6 +194,7 @@ extern const struct lmm_case lmm_case_pte_visibility;
 extern const struct lmm_case lmm_case_xen_pte_deferral;
 extern const struct lmm_case lmm_case_nested_kernel_paths;
 extern const struct lmm_case lmm_case_kernel_sections;
+extern const struct lmm_case lmm_case_alloc_faults;
 extern const struct lmm_case lmm_case_linear_map_kfence;
 extern const struct lmm_case lmm_case_linear_map_debug_pagealloc;
 

@@ -1003,6 +1003,75 @@ static void lmm_expect_outer_intact(struct lmm_test *t, const char *when)
 #define LMM_KFENCE_WANT 3
 #define LMM_KFENCE_TIMEOUT_MS 3000
 
+/* ===== Allocation failures inside a section ===== */
+
+#define LMM_FAULT_POINTS 32
+
+/*
+ * Allocations failed inside a nested section, through the task's
+ * fail_nth (what /proc/self/fail-nth sets; CONFIG_FAULT_INJECTION with
+ * FAILSLAB/FAIL_PAGE_ALLOC): a non-blocking vmalloc(), failed at its n-th
+ * injection point for n = 1, 2, ... until it completes, and an order-1
+ * atomic page allocation.  Failed or not, the section is intact
+ * afterwards and what was allocated is usable.
+ */
+static void lmm_alloc_faults(struct lmm_test *t)
+{
+#ifdef CONFIG_FAULT_INJECTION
+	const gfp_t gfp = GFP_NOWAIT | __GFP_NOWARN;
+	unsigned int n, left, failed = 0;
+	struct page *pg;
+	u8 *p = NULL;
+
+	if (!IS_ENABLED(CONFIG_FAILSLAB) || !IS_ENABLED(CONFIG_FAIL_PAGE_ALLOC)) {
+		lmm_skip(t, "kernel without CONFIG_FAILSLAB and CONFIG_FAIL_PAGE_ALLOC: allocations cannot be made to fail");
+		return;
+	}
+	for (n = 1; n <= LMM_FAULT_POINTS && !t->failures; n++) {
+		lmm_do_n(t, LMM_ENABLE, 2);
+		WRITE_ONCE(current->fail_nth, n);
+		p = __vmalloc(4 * PAGE_SIZE, gfp);
+		left = READ_ONCE(current->fail_nth);
+		WRITE_ONCE(current->fail_nth, 0);
+		lmm_expect_outer_intact(t, "after a non-blocking vmalloc() with an injected failure");
+		if (p) {
+			memset(p, 0x5a, PAGE_SIZE);
+			if (READ_ONCE(p[PAGE_SIZE - 1]) != 0x5a)
+				lmm_fail(t, "vmalloc()ed memory not usable inside a section");
+		}
+		lmm_do_n(t, LMM_DISABLE, 2);
+		if (p)
+			vfree(p);
+		/* Fewer than n injection points: it ran to completion. */
+		if (left) {
+			if (!p)
+				lmm_fail(t, "vmalloc() failed with no failure injected (point %u not reached)", n);
+			break;
+		}
+		failed += !p;
+	}
+	if (!t->failures && (!failed || n > LMM_FAULT_POINTS))
+		lmm_fail(t, "vmalloc() failed %u time(s) over %u injection points, expected at least once and then success",
+			 failed, n - 1);
+
+	lmm_do_n(t, LMM_ENABLE, 2);
+	WRITE_ONCE(current->fail_nth, 1);
+	pg = alloc_pages(GFP_ATOMIC | __GFP_NOWARN, 1);
+	left = READ_ONCE(current->fail_nth);
+	WRITE_ONCE(current->fail_nth, 0);
+	lmm_expect_outer_intact(t, "after an order-1 page allocation with an injected failure");
+	if (pg || left)
+		lmm_fail(t, "order-1 GFP_ATOMIC allocation %s with fail_nth=1 (left %u)",
+			 pg ? "succeeded" : "failed", left);
+	lmm_do_n(t, LMM_DISABLE, 2);
+	if (pg)
+		__free_pages(pg, 1);
+	lmm_unwind(t);
+#else
+	lmm_skip(t, "kernel without CONFIG_FAULT_INJECTION: allocation failures cannot be injected (the kunit.py lane has it)");
+#endif
+}
+
 /*
  * KFENCE (Debian's images have it; the runner sets kfence.sample_interval)
  * makes an object's linear-map page accessible on allocation and protects
@@ -1126,6 +1195,10 @@ const struct lmm_case lmm_case_kernel_sections = {
 	.nparams = ARRAY_SIZE(lmm_kernel_sections_params),
 	.desc = lmm_kernel_sections_desc,
 	.link_safe = true,
+};
+
+const struct lmm_case lmm_case_alloc_faults = {
+	.name = "alloc_faults", .run = lmm_alloc_faults,
 };
 
 const struct lmm_case lmm_case_linear_map_kfence = {

@@ -1450,6 +1450,7 @@ const struct lmm_case * const lmm_cases[LMM_NCASES] = {
 	&lmm_case_xen_pte_deferral,
 	&lmm_case_nested_kernel_paths,
 	&lmm_case_kernel_sections,
+	&lmm_case_alloc_faults,
 	&lmm_case_linear_map_kfence,
 	&lmm_case_linear_map_debug_pagealloc,
 };
