@@ -125,16 +125,21 @@ EOC
 	else
 		rm -f "$LMM_APT/etc/sources.sources.new"
 	fi
-	# Refresh the indexes at most every 12 hours.
-	if [ ! -e "$LMM_APT/.updated" ] || [ -n "$(find "$LMM_APT/.updated" -mmin +720)" ]; then
+	# Refresh the indexes at most every 12 hours, or 30 minutes after
+	# an update that failed in part.
+	if [ ! -e "$LMM_APT/.updated" ] || [ -n "$(find "$LMM_APT/.updated" -mmin +720)" ] ||
+	   [ -n "$(find "$LMM_APT/.partial" -mmin +30 2>/dev/null)" ]; then
 		log "updating private apt indexes ($LMM_SUITES; $arches)"
 		# A suite mid-sync on the mirror fails only its own indexes:
-		# warn, and let the package lookup say what is missing.
+		# warn, and let the package lookup say what is missing (the
+		# indexes that did update are used meanwhile).
 		if papt_get update -qq >&2; then
-			touch "$LMM_APT/.updated"
+			rm -f "$LMM_APT/.partial"
 		else
-			log "warning: some apt indexes failed to update (see above)"
+			log "warning: some apt indexes failed to update (see above); retrying in 30 minutes"
+			touch "$LMM_APT/.partial"
 		fi
+		touch "$LMM_APT/.updated"
 	fi
 }
 
