@@ -9,6 +9,7 @@
 # predicate looked like in <gen>.  For each fixture and the unpatched tree,
 # on amd64 and arm64: hard-linked copy of the headers, patch, build the
 # modules with W=1, check the generated lmm_api.h names the generation.
+# Then detect-api's link-safety test (powerpc hash, no KUnit exports).
 # Output: KTAP.  Exit 0 if everything passed, 1 otherwise.
 
 set -u
@@ -60,7 +61,7 @@ pristine_sums() {
 }
 sums_before=$(pristine_sums)
 
-ntests=$(( ${#cases[@]} * ${#arches[@]} + 1 ))
+ntests=$(( ${#cases[@]} * ${#arches[@]} + 1 + 3 ))
 echo "KTAP version 1"
 echo "1..$ntests"
 n=0 pass=0 fail=0
@@ -143,6 +144,35 @@ else
 	notok "pristine_headers_untouched" "a file of the pristine header trees changed:" \
 		"$(diff <(echo "$sums_before") <(pristine_sums) | head -n 5)"
 fi
+
+# Link safety (powerpc hash): detect-api reads the object tree's config and
+# Module.symvers; a fake object tree beside the amd64 headers stands for
+# Debian's ppc64el one (no KUnit exports) and a KUnit kernel's.
+obj=$out/linksafe-obj
+mkdir -p "$obj/include/config"
+common=$(sed -n 's/^include \(.*\)\/Makefile$/\1/p' "$ROOT${KDIR[amd64]}/Makefile")
+linksafe() {	# linksafe CONFIG SYMBOLS...: does detect-api say unexported?
+	local sym
+	echo "$1" > "$obj/include/config/auto.conf"
+	shift
+	printf '0x00000000\tvmalloc\tvmlinux\tEXPORT_SYMBOL\t\n' > "$obj/Module.symvers"
+	for sym in "$@"; do
+		printf '0x00000000\t%s\tvmlinux\tEXPORT_SYMBOL\tEXPORTED_FOR_KUNIT_TESTING\n' "$sym" >> "$obj/Module.symvers"
+	done
+	sh "$top/scripts/detect-api" "$ROOT$common" "$obj" | grep -q '^#define LMM_PPC_BATCH_UNEXPORTED 1$'
+}
+for t in "hash_without_kunit_exports|0|CONFIG_PPC_64S_HASH_MMU=y" \
+	 "hash_with_kunit_exports|1|CONFIG_PPC_64S_HASH_MMU=y ppc64_tlb_batch __flush_tlb_pending" \
+	 "not_hash|1|CONFIG_X86_64=y"; do
+	IFS='|' read -r name want args <<< "$t"
+	# shellcheck disable=SC2086
+	linksafe $args
+	if [ $? = "$want" ]; then
+		ok "linksafe_$name"
+	else
+		notok "linksafe_$name" "detect-api: LMM_PPC_BATCH_UNEXPORTED $([ "$want" = 0 ] && echo missing || echo "set wrongly")"
+	fi
+done
 
 echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
 [ $fail -eq 0 ]
