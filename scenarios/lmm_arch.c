@@ -1012,8 +1012,13 @@ static void lmm_expect_outer_intact(struct lmm_test *t, const char *when)
  * fail_nth (what /proc/self/fail-nth sets; CONFIG_FAULT_INJECTION with
  * FAILSLAB/FAIL_PAGE_ALLOC): a non-blocking vmalloc(), failed at its n-th
  * injection point for n = 1, 2, ... until it completes, and an order-1
- * atomic page allocation.  Failed or not, the section is intact
- * afterwards and what was allocated is usable.
+ * atomic page allocation.  Failed or not, the caller's section is intact
+ * afterwards and what was allocated is usable.  With the default
+ * injection filters every point vmalloc() offers comes before it maps
+ * (page tables are order-0 GFP_KERNEL allocations, never failed), so the
+ * kernel's in-section error paths are not reached here: kernel_sections
+ * covers the one a module can drive (a failing apply_to_page_range()
+ * callback).
  */
 static void lmm_alloc_faults(struct lmm_test *t)
 {
@@ -1039,17 +1044,20 @@ static void lmm_alloc_faults(struct lmm_test *t)
 			if (READ_ONCE(p[PAGE_SIZE - 1]) != 0x5a)
 				lmm_fail(t, "vmalloc()ed memory not usable inside a section");
 		}
-		lmm_do_n(t, LMM_DISABLE, 2);
+		/* Closed, by force after a failure: vfree() may sleep. */
+		lmm_unwind(t);
 		if (p)
 			vfree(p);
 		/* Fewer than n injection points: it ran to completion. */
 		if (left) {
 			if (!p)
-				lmm_fail(t, "vmalloc() failed with no failure injected (point %u not reached)", n);
+				lmm_skip(t, "a non-blocking vmalloc() failed with no failure injected (no memory without reclaim)");
 			break;
 		}
 		failed += !p;
 	}
+	if (t->skipped)
+		return;
 	if (!t->failures && (!failed || n > LMM_FAULT_POINTS))
 		lmm_fail(t, "vmalloc() failed %u time(s) over %u injection points, expected at least once and then success",
 			 failed, n - 1);
@@ -1063,10 +1071,9 @@ static void lmm_alloc_faults(struct lmm_test *t)
 	if (pg || left)
 		lmm_fail(t, "order-1 GFP_ATOMIC allocation %s with fail_nth=1 (left %u)",
 			 pg ? "succeeded" : "failed", left);
-	lmm_do_n(t, LMM_DISABLE, 2);
+	lmm_unwind(t);
 	if (pg)
 		__free_pages(pg, 1);
-	lmm_unwind(t);
 #else
 	lmm_skip(t, "kernel without CONFIG_FAULT_INJECTION: allocation failures cannot be injected (the kunit.py lane has it)");
 #endif
