@@ -135,11 +135,15 @@ EOC
 		# indexes that did update are used meanwhile).
 		if papt_get update -qq >&2; then
 			rm -f "$LMM_APT/.partial"
-		else
+			touch "$LMM_APT/.updated"
+		elif (for a in $arches; do
+			ls "$LMM_APT"/lists/*_binary-"${a}"_Packages* > /dev/null 2>&1 || exit 1
+		      done); then
 			log "warning: some apt indexes failed to update (see above); retrying in 30 minutes"
-			touch "$LMM_APT/.partial"
+			touch "$LMM_APT/.partial" "$LMM_APT/.updated"
+		else
+			log "warning: the apt indexes failed to update (see above)"
 		fi
-		touch "$LMM_APT/.updated"
 	fi
 }
 
