@@ -55,7 +55,7 @@ help:
 	@echo '                     GUEST_ARCH="$(GUEST_ARCH)" KERNEL_VERSION=$(KERNEL_VERSION)'
 	@echo '  check              everything CI gates on (make run, self-tests, mutants)'
 	@echo '  mutate             mutation harness: MUTANTS=$(MUTANTS) GUEST_ARCH="$(GUEST_ARCH)"'
-	@echo '                     TREE=x86_64|arm64: on the kunit.py debug kernel, beside upstream'"'"'s test'
+	@echo '                     TREE=x86_64|arm64|powerpc: on the kunit.py debug kernel, beside upstream'"'"'s test'
 	@echo '  kunit              kunit.py lane on a debug kernel: KUNIT_ARCH="$(KUNIT_ARCH)" [KSRC=tree]'
 	@echo '  gate               gate a patch series: SERIES=<patch dir|mbox|git range> [KSRC=tree]'
 	@echo '  clean              remove build products'
