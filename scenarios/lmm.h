@@ -208,6 +208,14 @@ bool lmm_check_state(struct lmm_test *t, const char *what);
 /* Close what the model still holds open. */
 void lmm_unwind(struct lmm_test *t);
 bool lmm_may_sleep_in_section(void);
+/*
+ * The start states of the parameterised context cases (idle, nested
+ * section E=2, paused section E=1 P=1): parameters, description, setup.
+ */
+#define LMM_NCTX 3
+extern const struct lmm_param lmm_ctx_params[LMM_NCTX];
+void lmm_ctx_desc(const struct lmm_param *p, char *buf);
+void lmm_ctx_setup(struct lmm_test *t);
 /* Xen PV: switching a task out pauses it (one more level of P). */
 bool lmm_switch_pauses(void);
 

@@ -851,27 +851,15 @@ static void lmm_nested_kernel_paths(struct lmm_test *t)
 /*
  * apply_to_page_range() runs its callback inside a section the kernel
  * opens and closes with its own (built-in) helpers.  Watched from the
- * callback, with no API call of the test's own when started from idle,
- * this works in a link-safe build too: the kernel's enable() made the task
+ * callback, started from each of lmm_ctx_params' states (from idle with
+ * no API call of the test's own, so in a link-safe build too): the
+ * kernel's enable() made the task
  * active (one level deeper when the test is in a section; nothing while
  * paused), a nested apply_to_page_range() from the callback leaves it
  * active, and the section is closed when apply_to_page_range() returns,
  * also when the callback fails half-way (the error path).  On powerpc
  * hash the kernel's section runs with preemption disabled once.
  */
-static const struct lmm_param lmm_kernel_sections_params[] = {
-	{ 0 }, { 1 }, { 2 },
-};
-
-static const char * const lmm_ksec_name[] = {
-	"from_idle", "in_section", "in_paused_section",
-};
-
-static void lmm_kernel_sections_desc(const struct lmm_param *p, char *buf)
-{
-	snprintf(buf, LMM_DESC_MAX, "start=%s", lmm_ksec_name[p->a]);
-}
-
 #define LMM_KSEC_PAGES 2
 
 struct lmm_ksec {
@@ -955,11 +943,7 @@ static void lmm_kernel_sections(struct lmm_test *t)
 	}
 	k.inner = (unsigned long)area + LMM_KSEC_PAGES * PAGE_SIZE;
 	k.base_pc = preempt_count();
-
-	if (start >= 1)
-		lmm_do(t, LMM_ENABLE);
-	if (start >= 2)
-		lmm_do(t, LMM_PAUSE);
+	lmm_ctx_setup(t);
 
 	ret = lmm_ksec_apply(&k, (unsigned long)area, LMM_KSEC_PAGES * PAGE_SIZE,
 			     lmm_ksec_outer_fn);
@@ -1198,9 +1182,8 @@ const struct lmm_case lmm_case_nested_kernel_paths = {
 
 const struct lmm_case lmm_case_kernel_sections = {
 	.name = "kernel_sections", .run = lmm_kernel_sections,
-	.params = lmm_kernel_sections_params,
-	.nparams = ARRAY_SIZE(lmm_kernel_sections_params),
-	.desc = lmm_kernel_sections_desc,
+	.params = lmm_ctx_params, .nparams = LMM_NCTX,
+	.desc = lmm_ctx_desc,
 	.link_safe = true,
 };
 

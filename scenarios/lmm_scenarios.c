@@ -715,7 +715,7 @@ static void lmm_random_walk(struct lmm_test *t)
 /* ===== Interrupt context ===== */
 
 /* Task states a case can put current in before interrupting it. */
-static const struct lmm_param lmm_ctx_params[] = {
+const struct lmm_param lmm_ctx_params[LMM_NCTX] = {
 	{ 0 }, { 1 }, { 2 },
 };
 
@@ -723,12 +723,12 @@ static const char * const lmm_ctx_state_name[] = {
 	"idle", "section", "paused",
 };
 
-static void lmm_ctx_desc(const struct lmm_param *p, char *buf)
+void lmm_ctx_desc(const struct lmm_param *p, char *buf)
 {
 	snprintf(buf, LMM_DESC_MAX, "state=%s", lmm_ctx_state_name[p->a]);
 }
 
-static void lmm_ctx_setup(struct lmm_test *t)
+void lmm_ctx_setup(struct lmm_test *t)
 {
 	switch (lmm_p(t)->a) {
 	case 1:		/* nested section: E=2 */
