@@ -11,15 +11,18 @@ PWD := $(shell pwd)
 # Passed through to the kernel's build when set.
 KBUILD_PASS := $(foreach v,ARCH CROSS_COMPILE LLVM W C,$(if $($(v)),$(v)=$($(v))))
 
-# Targets for `make run`: GUEST_ARCH=amd64|arm64|amd64-xen|ppc64el|ppc64el-hash|"amd64 arm64",
-# KERNEL_VERSION=newest|7.2|6.12|7.3.4+deb13.
-GUEST_ARCH ?= amd64 arm64
-KERNEL_VERSION ?= newest
+# Lanes for `make run` and `make mutate`: names from the lane table
+# (scripts/lanes; empty: the lanes it marks default).  GUEST_ARCH is the
+# old spelling of LANE.  KERNEL_VERSION=pin (each lane's pinned kernel,
+# lanes.json) or newest|7.2|6.12|7.3.4+deb13 to follow the mirror.
+GUEST_ARCH ?=
+LANE ?= $(GUEST_ARCH)
+KERNEL_VERSION ?= pin
 
 MUTANTS ?= mutants
 KUNIT_ARCH ?= x86_64 arm64
 
-.PHONY: all modules clean help run check mutate kunit gate
+.PHONY: all modules clean help run check check-newest lanes mutate kunit gate
 
 all: modules
 
@@ -32,16 +35,22 @@ clean:
 		-o -name 'lmm_api.h' -o -name modules.order -o -name Module.symvers \) -delete
 
 run:
-	scripts/run --kernel $(KERNEL_VERSION) $(GUEST_ARCH)
+	scripts/run --kernel $(KERNEL_VERSION) $(LANE)
 
 check:
 	scripts/check
+
+check-newest:
+	scripts/check-newest
+
+lanes:
+	@scripts/lanes
 
 kunit:
 	scripts/kunit $(foreach a,$(KUNIT_ARCH),--arch $(a)) $(if $(KSRC),--ksrc $(KSRC))
 
 mutate:
-	scripts/mutate $(if $(TREE),--tree $(TREE),$(foreach a,$(GUEST_ARCH),--arch $(a)) --kernel $(KERNEL_VERSION)) $(MUTANTS)
+	scripts/mutate $(if $(TREE),--tree $(TREE),$(foreach a,$(LANE),--arch $(a)) --kernel $(KERNEL_VERSION)) $(MUTANTS)
 
 gate:
 	$(if $(SERIES),,$(error SERIES=<patch dir|mbox|git range> is required))
@@ -52,9 +61,12 @@ help:
 	@echo '  modules (default)  build the test modules against KDIR=$(KDIR)'
 	@echo '                     (ARCH, CROSS_COMPILE, LLVM=1, W=1, C=1 passed through)'
 	@echo '  run                run the suite on Debian kernels under QEMU'
-	@echo '                     GUEST_ARCH="$(GUEST_ARCH)" KERNEL_VERSION=$(KERNEL_VERSION)'
-	@echo '  check              everything CI gates on (make run, self-tests, mutants)'
-	@echo '  mutate             mutation harness: MUTANTS=$(MUTANTS) GUEST_ARCH="$(GUEST_ARCH)"'
+	@echo '                     LANE="$(LANE)" (lane names: make lanes; empty: the default lanes)'
+	@echo '                     KERNEL_VERSION=$(KERNEL_VERSION) (pin: the kernels lanes.json pins)'
+	@echo '  lanes              print the lane table and its pinned kernels'
+	@echo '  check              everything CI gates on (make run, self-tests, mutants), on the pins'
+	@echo '  check-newest       the newest lanes on the newest kernels the mirror serves; pins behind'
+	@echo '  mutate             mutation harness: MUTANTS=$(MUTANTS) LANE="$(LANE)"'
 	@echo '                     TREE=x86_64|arm64|powerpc: on the kunit.py debug kernel, beside upstream'"'"'s test'
 	@echo '  kunit              kunit.py lane on a debug kernel: KUNIT_ARCH="$(KUNIT_ARCH)" [KSRC=tree]'
 	@echo '  gate               gate a patch series: SERIES=<patch dir|mbox|git range> [KSRC=tree]'

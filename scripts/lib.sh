@@ -60,9 +60,29 @@ host_install() {
 		"${missing[@]}" >&2 || die "apt-get install ${missing[*]} failed"
 }
 
+# kv KEY: the value of KEY=... in the key=value lines on stdin (the
+# output of fetch-kernel, fetch-xen, fetch-source, scripts/lanes): data,
+# never executed.
+kv() { sed -n "s/^$1=//p" | head -n1; }
+
+# pin_get PIN KEY: one field of a pin of the lane table (lanes.json).
+pin_get() {
+	local out
+	out=$("$LMM_TOP/scripts/lanes" pin "$1") || return 1
+	kv "$2" <<< "$out"
+}
+
 # The Debian mirror the system already uses (never hard-coded here).
+# LMM_TEST_MIRROR (tests only: a loopback http:// URI of a repository the
+# test made, whose index is unsigned) replaces it.
 debian_mirror() {
 	local uri
+	if [ -n "${LMM_TEST_MIRROR:-}" ]; then
+		[[ $LMM_TEST_MIRROR =~ ^http://127\.0\.0\.1:[0-9]+(/[A-Za-z0-9._/-]*)?$ ]] ||
+			die "LMM_TEST_MIRROR must be a loopback http:// URI: $LMM_TEST_MIRROR"
+		echo "${LMM_TEST_MIRROR%/}"
+		return
+	fi
 	uri=$(grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null |
 		awk '{print $2}' | grep -v -e security -e '^$' | head -n1)
 	[ -n "$uri" ] || uri=$(grep -hs '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
@@ -98,7 +118,11 @@ apt_private_setup() {
 		echo "Suites: $LMM_SUITES"
 		echo "Components: main"
 		echo "Architectures: $arches"
-		echo "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg"
+		if [ -n "${LMM_TEST_MIRROR:-}" ]; then
+			echo "Trusted: yes"
+		else
+			echo "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg"
+		fi
 	} > "$LMM_APT/etc/sources.sources.new"
 	: > "$LMM_APT/etc/sources.list"
 	cat > "$LMM_APT/etc/apt.conf" <<EOC
@@ -152,10 +176,24 @@ papt_cache() { APT_CONFIG=$LMM_APT/etc/apt.conf apt-cache "$@"; }
 
 # papt_download DIR PKG[=VER]...: fetch .debs (cached) into DIR.
 papt_download() {
-	local dir=$1
+	papt_try_download "$@" || die "download of $* failed: $papt_why"
+}
+
+# papt_try_download DIR PKG[=VER]...: the same, returning 1 on failure
+# with apt's reason in $papt_why (404, hash or size mismatch, ...), the
+# mirror's address left out.
+papt_why=
+papt_try_download() {
+	local dir=$1 err mirror
 	shift
-	mkdir -p "$dir"
-	(cd "$dir" && papt_get download -q "$@" >&2) || die "download of $* failed"
+	mkdir -p "$dir" || { papt_why="cannot create $dir"; return 1; }
+	err=$(cd "$dir" && papt_get download -q "$@" 2>&1 >/dev/null) && return 0
+	mirror=$(debian_mirror)
+	papt_why=$(grep -E '^(E|W): ' <<< "$err" | grep -v -e 'Some files failed' -e 'Unable to fetch some' |
+		head -n1 | sed -e 's/^[EW]: //' -e "s|$mirror/||g" -e 's/ *\[IP: [^]]*\]//' -e 's/  */ /g')
+	[ -n "$papt_why" ] || papt_why=$(tail -n1 <<< "$err")
+	[ -n "$papt_why" ] || papt_why="apt-get download failed"
+	return 1
 }
 
 # headers_copy ROOT KDIR NAME: hard-linked copy of the header tree KDIR

@@ -21,7 +21,7 @@ mkdir -p "$out"
 . "$top/scripts/tests/ktap_helpers.sh"
 
 env=$("$top/scripts/fetch-kernel" --arch amd64 2> /dev/null) || die "cannot fetch the amd64 kernel"
-eval "$env"
+KREL=$(kv KREL <<< "$env") KIMAGE=$(kv KIMAGE <<< "$env") KDIR=$(kv KDIR <<< "$env")
 ROOT=$("$top/scripts/buildroot") || exit 1
 deb=$(ls "$LMM_CACHE"/debs/linux-binary-unsigned-"$KREL"_*.deb "$LMM_CACHE"/debs/linux-image-"$KREL"-unsigned_*.deb 2>/dev/null | head -n1)
 [ -n "$deb" ] || die "no cached image package for $KREL"

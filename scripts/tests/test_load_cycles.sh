@@ -55,7 +55,7 @@ cases=initial_state,fresh_kthread_state,documented_sequence,pause_nesting,per_ta
 
 mkdir -p "$out"
 env=$("$top/scripts/fetch-kernel" --arch "$arch" 2> "$out/fetch.log") || { cat "$out/fetch.log"; exit 1; }
-eval "$env"
+KREL=$(kv KREL <<< "$env") KIMAGE=$(kv KIMAGE <<< "$env") KDIR=$(kv KDIR <<< "$env")
 "$top/scripts/build-modules" --kdir "$KDIR" --out "$out/build" || exit 1
 mods=()
 for _ in $(seq "$cycles"); do

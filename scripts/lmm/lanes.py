@@ -1,0 +1,220 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""The lane table: one row per place the suite runs, and the pins.
+
+lanes.json at the top of the repository is the only place a lane's facts
+and the pinned package versions live.  This module reads and checks it;
+scripts/lanes prints it for people and for the shell steps (key=value
+lines, read as data, never executed).
+
+A pin names one Debian package version that `make check` uses:
+  kernel pins: arch, abi (Debian's kernel ABI, as in 7.3.4+deb13) and the
+  version of the source package the image, headers and kbuild come from;
+  package pins: package (and arch for architecture-specific ones) and
+  version.
+"""
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DEFAULT_TABLE = os.path.join(TOP, "lanes.json")
+
+DEBIAN_ARCHES = ("amd64", "arm64", "ppc64el", "riscv64", "s390x")
+KINDS = ("debian",)
+BOOT_PROFILES = ("amd64", "arm64", "amd64-xen", "ppc64el", "ppc64el-hash")
+MMUS = ("Radix", "Hash")
+
+RE_NAME = re.compile(r"^[a-z0-9][a-z0-9.+-]*$")
+RE_VERSION = re.compile(r"^(?:[0-9]+:)?[0-9][A-Za-z0-9.+~-]*$")
+RE_ABI = re.compile(r"^[0-9]+\.[0-9]+[A-Za-z0-9.+~]*$")
+RE_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9.+-]+$")
+
+PIN_KEYS = {"arch", "abi", "version", "suite", "package"}
+LANE_KEYS = {"name", "kind", "arch", "kernel", "boot", "default", "newest",
+             "xen", "mmu", "about"}
+
+
+class TableError(Exception):
+    """lanes.json is malformed: the message names the entry and field."""
+
+
+@dataclass(frozen=True)
+class Pin:
+    name: str
+    version: str
+    suite: str
+    arch: str = ""
+    abi: str = ""
+    package: str = ""
+
+    @property
+    def is_kernel(self) -> bool:
+        return bool(self.abi)
+
+    def fields(self) -> Dict[str, str]:
+        return {"pin": self.name, "arch": self.arch, "abi": self.abi,
+                "package": self.package, "version": self.version,
+                "suite": self.suite}
+
+
+@dataclass(frozen=True)
+class Lane:
+    name: str
+    kind: str
+    arch: str
+    kernel: Pin
+    boot: str
+    default: bool = False
+    newest: bool = False
+    xen: Optional[Pin] = None
+    mmu: str = ""
+    about: str = ""
+
+    def fields(self) -> Dict[str, str]:
+        """The lane as flat key=value data for the shell steps."""
+        f = {"name": self.name, "kind": self.kind, "arch": self.arch,
+             "boot": self.boot, "default": "1" if self.default else "",
+             "newest": "1" if self.newest else "",
+             "mmu": self.mmu, "kernel_pin": self.kernel.name,
+             "kernel_abi": self.kernel.abi,
+             "kernel_version": self.kernel.version,
+             "xen_pin": self.xen.name if self.xen else ""}
+        return f
+
+
+@dataclass
+class Table:
+    pins: Dict[str, Pin] = field(default_factory=dict)
+    lanes: List[Lane] = field(default_factory=list)
+
+    def lane(self, name: str) -> Lane:
+        for lane in self.lanes:
+            if lane.name == name:
+                return lane
+        raise KeyError(f"no lane '{name}' (lanes: "
+                       f"{', '.join(l.name for l in self.lanes)})")
+
+    def pin(self, name: str) -> Pin:
+        try:
+            return self.pins[name]
+        except KeyError:
+            raise KeyError(f"no pin '{name}' (pins: "
+                           f"{', '.join(sorted(self.pins))})") from None
+
+    def default_lanes(self) -> List[Lane]:
+        return [lane for lane in self.lanes if lane.default]
+
+    def newest_lanes(self) -> List[Lane]:
+        return [lane for lane in self.lanes if lane.newest]
+
+
+def _str(entry: str, obj: dict, key: str, pattern=None,
+         choices=None, required=True) -> str:
+    if key not in obj:
+        if required:
+            raise TableError(f"{entry}: '{key}' is missing")
+        return ""
+    value = obj[key]
+    if not isinstance(value, str) or not value:
+        raise TableError(f"{entry}: '{key}' must be a non-empty string, not {value!r}")
+    if pattern is not None and not pattern.match(value):
+        raise TableError(f"{entry}: bad {key} {value!r}")
+    if choices is not None and value not in choices:
+        raise TableError(f"{entry}: {key} {value!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def _unknown(entry: str, obj: dict, known: set) -> None:
+    extra = sorted(set(obj) - known)
+    if extra:
+        raise TableError(f"{entry}: unknown field(s) {', '.join(extra)}")
+
+
+def parse_pin(name: str, obj) -> Pin:
+    entry = f"pin '{name}'"
+    if not RE_NAME.match(name):
+        raise TableError(f"{entry}: bad pin name")
+    if not isinstance(obj, dict):
+        raise TableError(f"{entry}: must be an object")
+    _unknown(entry, obj, PIN_KEYS)
+    abi = _str(entry, obj, "abi", RE_ABI, required=False)
+    package = _str(entry, obj, "package", RE_PACKAGE, required=False)
+    if bool(abi) == bool(package):
+        raise TableError(f"{entry}: give either 'abi' (a kernel) or 'package'")
+    arch = _str(entry, obj, "arch", choices=DEBIAN_ARCHES, required=bool(abi))
+    return Pin(name=name, version=_str(entry, obj, "version", RE_VERSION),
+               suite=_str(entry, obj, "suite", RE_NAME), arch=arch,
+               abi=abi, package=package)
+
+
+def parse_lane(obj, pins: Dict[str, Pin]) -> Lane:
+    if not isinstance(obj, dict):
+        raise TableError(f"lane entry {obj!r}: must be an object")
+    name = _str("lane", obj, "name", RE_NAME)
+    entry = f"lane '{name}'"
+    _unknown(entry, obj, LANE_KEYS)
+    kind = _str(entry, obj, "kind", choices=KINDS)
+    arch = _str(entry, obj, "arch", choices=DEBIAN_ARCHES)
+    kname = _str(entry, obj, "kernel")
+    if kname not in pins or not pins[kname].is_kernel:
+        raise TableError(f"{entry}: kernel '{kname}' is not a kernel pin")
+    kernel = pins[kname]
+    if kernel.arch != arch:
+        raise TableError(f"{entry}: kernel pin '{kname}' is for {kernel.arch}, the lane is {arch}")
+    xen = None
+    xname = _str(entry, obj, "xen", required=False)
+    if xname:
+        if xname not in pins or pins[xname].is_kernel:
+            raise TableError(f"{entry}: xen '{xname}' is not a package pin")
+        xen = pins[xname]
+    flags = {}
+    for key in ("default", "newest"):
+        flags[key] = obj.get(key, False)
+        if not isinstance(flags[key], bool):
+            raise TableError(f"{entry}: '{key}' must be true or false")
+    return Lane(name=name, kind=kind, arch=arch, kernel=kernel,
+                boot=_str(entry, obj, "boot", choices=BOOT_PROFILES),
+                default=flags["default"], newest=flags["newest"], xen=xen,
+                mmu=_str(entry, obj, "mmu", choices=MMUS, required=False),
+                about=_str(entry, obj, "about", required=False))
+
+
+def parse(text: str, source: str = "lanes.json") -> Table:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise TableError(f"{source}: not JSON: {e}") from None
+    if not isinstance(data, dict):
+        raise TableError(f"{source}: must be a JSON object")
+    _unknown(source, data, {"about", "pins", "lanes"})
+    pins_obj = data.get("pins")
+    lanes_obj = data.get("lanes")
+    if not isinstance(pins_obj, dict) or not isinstance(lanes_obj, list):
+        raise TableError(f"{source}: needs a 'pins' object and a 'lanes' list")
+    table = Table()
+    for name, obj in pins_obj.items():
+        table.pins[name] = parse_pin(name, obj)
+    for obj in lanes_obj:
+        lane = parse_lane(obj, table.pins)
+        if any(l.name == lane.name for l in table.lanes):
+            raise TableError(f"lane '{lane.name}': listed twice")
+        table.lanes.append(lane)
+    return table
+
+
+def load(path: Optional[str] = None) -> Table:
+    path = path or os.environ.get("LMM_LANES") or DEFAULT_TABLE
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise TableError(f"cannot read the lane table: {e}") from None
+    return parse(text, os.path.basename(path))
+
+
+def kv_lines(fields: Dict[str, str]) -> str:
+    """key=value lines; values never contain a newline (checked on parse)."""
+    return "".join(f"{k}={v}\n" for k, v in fields.items())

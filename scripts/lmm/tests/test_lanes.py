@@ -1,0 +1,116 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Tests of the lane table reader (python3 -m unittest discover scripts/lmm/tests)."""
+
+import copy
+import json
+import os
+import subprocess
+import sys
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
+from lmm import lanes  # noqa: E402
+
+FIXTURE = os.path.join(HERE, "fixtures", "minimal.json")
+LANES_CMD = os.path.join(os.path.dirname(os.path.dirname(HERE)), "lanes")
+
+
+def fixture():
+    with open(FIXTURE, encoding="utf-8") as f:
+        return json.load(f)
+
+
+class TableTest(unittest.TestCase):
+    def parse(self, data):
+        return lanes.parse(json.dumps(data), "test.json")
+
+    def assertRejected(self, data, message):
+        with self.assertRaises(lanes.TableError) as cm:
+            self.parse(data)
+        self.assertIn(message, str(cm.exception))
+
+    def test_fixture(self):
+        t = self.parse(fixture())
+        self.assertEqual([l.name for l in t.lanes], ["amd64", "amd64-xen"])
+        self.assertEqual([l.name for l in t.default_lanes()], ["amd64"])
+        xen = t.lane("amd64-xen")
+        self.assertIs(xen.kernel, t.pin("kernel-amd64"))
+        self.assertEqual(xen.xen.version, "4.20.4-1")
+        self.assertEqual(xen.fields()["kernel_version"], "7.3.4-1~bpo13+1")
+        self.assertEqual(xen.fields()["xen_pin"], "xen")
+        self.assertEqual(t.lane("amd64").fields()["default"], "1")
+
+    def test_repository_table(self):
+        """The table in the repository parses, and every pin is used."""
+        t = lanes.load(lanes.DEFAULT_TABLE)
+        used = {l.kernel.name for l in t.lanes} | {l.xen.name for l in t.lanes if l.xen}
+        used |= {"linux-source"} | {p for p in t.pins if p.startswith("busybox-")}
+        self.assertEqual(set(t.pins) - used, set())
+        for lane in t.lanes:
+            self.assertIn(f"busybox-{lane.arch}", t.pins)
+
+    def test_unknown_lane_and_pin(self):
+        t = self.parse(fixture())
+        with self.assertRaises(KeyError):
+            t.lane("sparc64")
+        with self.assertRaises(KeyError):
+            t.pin("kernel-s390x")
+
+    def test_rejects(self):
+        cases = [
+            (lambda d: d["lanes"][0].pop("kernel"), "lane 'amd64': 'kernel' is missing"),
+            (lambda d: d["lanes"][0].update(qemu="x"), "unknown field(s) qemu"),
+            (lambda d: d["lanes"][0].update(kernel="nope"), "kernel 'nope' is not a kernel pin"),
+            (lambda d: d["lanes"][0].update(kernel="xen"), "kernel 'xen' is not a kernel pin"),
+            (lambda d: d["lanes"][1].update(xen="kernel-amd64"), "is not a package pin"),
+            (lambda d: d["lanes"][0].update(arch="arm64"), "is for amd64, the lane is arm64"),
+            (lambda d: d["lanes"][0].update(boot="sparc"), "boot 'sparc' is not one of"),
+            (lambda d: d["lanes"][0].update(default="yes"), "'default' must be true or false"),
+            (lambda d: d["lanes"].append(copy.deepcopy(d["lanes"][0])), "listed twice"),
+            (lambda d: d["pins"]["kernel-amd64"].update(version="7.3; rm -rf /"), "bad version"),
+            (lambda d: d["pins"]["kernel-amd64"].update(package="linux"), "either 'abi'"),
+            (lambda d: d["pins"]["kernel-amd64"].pop("arch"), "'arch' is missing"),
+            (lambda d: d["pins"]["xen"].pop("suite"), "'suite' is missing"),
+            (lambda d: d.update(extra=1), "unknown field(s) extra"),
+        ]
+        for change, message in cases:
+            with self.subTest(message=message):
+                d = fixture()
+                change(d)
+                self.assertRejected(d, message)
+
+    def test_not_json(self):
+        with self.assertRaises(lanes.TableError) as cm:
+            lanes.parse("{", "x.json")
+        self.assertIn("x.json: not JSON", str(cm.exception))
+
+
+class CommandTest(unittest.TestCase):
+    def run_lanes(self, *args):
+        env = dict(os.environ, LMM_LANES=FIXTURE)
+        return subprocess.run([sys.executable, LANES_CMD, *args], env=env,
+                              capture_output=True, text=True, check=False)
+
+    def test_table_one_line_per_lane_name_first(self):
+        r = self.run_lanes()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual([l.split()[0] for l in r.stdout.splitlines()], ["amd64", "amd64-xen"])
+
+    def test_lane_key_value(self):
+        r = self.run_lanes("lane", "amd64-xen")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        kv = dict(l.split("=", 1) for l in r.stdout.splitlines())
+        self.assertEqual(kv["boot"], "amd64-xen")
+        self.assertEqual(kv["kernel_abi"], "7.3.4+deb13")
+
+    def test_bad_requests_exit_2(self):
+        for args in (["lane", "nope"], ["pin", "nope"], ["bogus"]):
+            with self.subTest(args=args):
+                r = self.run_lanes(*args)
+                self.assertEqual(r.returncode, 2)
+                self.assertTrue(r.stderr.strip())
+
+
+if __name__ == "__main__":
+    unittest.main()
