@@ -40,15 +40,21 @@ class TableTest(unittest.TestCase):
         self.assertEqual(xen.fields()["kernel_version"], "7.3.4-1~bpo13+1")
         self.assertEqual(xen.fields()["xen_pin"], "xen")
         self.assertEqual(t.lane("amd64").fields()["default"], "1")
+        # Boot facts: the arch's unless the lane overrides them.
+        amd64 = t.lane("amd64")
+        self.assertEqual((amd64.machine, amd64.cpu, amd64.console, amd64.mem),
+                         ("pc", "max", "ttyS0", 1024))
+        self.assertEqual((xen.console, xen.mem, xen.append), ("hvc0", 512, "dom0_debug=1"))
+        self.assertEqual(xen.fields()["cc"], "x86_64-linux-gnu-gcc-14")
+        self.assertEqual(t.packages(), ["gcc-14", "qemu-system-x86"])
 
     def test_repository_table(self):
         """The table in the repository parses, and every pin is used."""
         t = lanes.load(lanes.DEFAULT_TABLE)
         used = {l.kernel.name for l in t.lanes} | {l.xen.name for l in t.lanes if l.xen}
-        used |= {"linux-source"} | {p for p in t.pins if p.startswith("busybox-")}
+        used |= {"linux-source"} | {a.busybox.name for a in t.arches.values()}
         self.assertEqual(set(t.pins) - used, set())
-        for lane in t.lanes:
-            self.assertIn(f"busybox-{lane.arch}", t.pins)
+        self.assertEqual({l.arch.name for l in t.lanes}, set(t.arches))
 
     def test_unknown_lane_and_pin(self):
         t = self.parse(fixture())
@@ -64,8 +70,18 @@ class TableTest(unittest.TestCase):
             (lambda d: d["lanes"][0].update(kernel="nope"), "kernel 'nope' is not a kernel pin"),
             (lambda d: d["lanes"][0].update(kernel="xen"), "kernel 'xen' is not a kernel pin"),
             (lambda d: d["lanes"][1].update(xen="kernel-amd64"), "is not a package pin"),
-            (lambda d: d["lanes"][0].update(arch="arm64"), "is for amd64, the lane is arm64"),
-            (lambda d: d["lanes"][0].update(boot="sparc"), "boot 'sparc' is not one of"),
+            (lambda d: (d["arches"].update(arm64=dict(d["arches"]["amd64"], busybox="busybox-arm64")),
+                        d["pins"].update({"busybox-arm64": dict(d["pins"]["busybox-amd64"], arch="arm64")}),
+                        d["lanes"][0].update(arch="arm64")), "is for amd64, the lane is arm64"),
+            (lambda d: d["lanes"][0].update(arch="sparc64"), "arch 'sparc64' is not in 'arches'"),
+            (lambda d: d["lanes"][0].update(mem=True), "'mem' must be MiB"),
+            (lambda d: d["lanes"][0].update(append="a;b"), "bad append"),
+            (lambda d: d["lanes"][0].update(cpu="max -bios evil"), "bad cpu"),
+            (lambda d: d["arches"]["amd64"].update(packages="gcc"), "'packages' must be a list"),
+            (lambda d: d["arches"]["amd64"].update(busybox="xen"), "is not a package pin for amd64"),
+            (lambda d: d["arches"]["amd64"].update(cross="x86_64"), "bad cross"),
+            (lambda d: d["arches"]["amd64"].pop("qemu"), "'qemu' is missing"),
+            (lambda d: d["pins"]["kernel-amd64"].update(arch="s390x"), "arch 's390x' is not in 'arches'"),
             (lambda d: d["lanes"][0].update(default="yes"), "'default' must be true or false"),
             (lambda d: d["lanes"].append(copy.deepcopy(d["lanes"][0])), "listed twice"),
             (lambda d: d["pins"]["kernel-amd64"].update(version="7.3; rm -rf /"), "bad version"),
@@ -101,7 +117,8 @@ class CommandTest(unittest.TestCase):
         r = self.run_lanes("lane", "amd64-xen")
         self.assertEqual(r.returncode, 0, r.stderr)
         kv = dict(l.split("=", 1) for l in r.stdout.splitlines())
-        self.assertEqual(kv["boot"], "amd64-xen")
+        self.assertEqual(kv["console"], "hvc0")
+        self.assertEqual(kv["qemu"], "qemu-system-x86_64")
         self.assertEqual(kv["kernel_abi"], "7.3.4+deb13")
 
     def test_bad_requests_exit_2(self):

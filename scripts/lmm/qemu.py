@@ -1,0 +1,136 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Boot a lane's guest under QEMU (TCG) and keep its serial console.
+
+The command line comes from the lane table alone (lmm.lanes): QEMU
+binary, machine, CPU, console, memory and kernel command line.  Two
+kinds of guest need more than that, and say so here once:
+  - a lane with a Xen pin boots the kernel as a Xen PV dom0: QEMU loads
+    the hypervisor as a multiboot kernel, the dom0 kernel and the
+    initramfs as its modules; the dom0 console is the lane's (hvc0), the
+    hypervisor's is com1;
+  - a pseries machine gets a formatted NVRAM (VOF leaves it blank, which
+    the kernel reports as corrupt, a "WARNING:" line).
+QEMU runs inside the build root, bounded by timeout(1).
+"""
+
+import os
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from typing import List, Optional
+
+from . import lanes
+
+# printk.time=1: the verdict tells a splat printed live from its copy in
+# the guest's dmesg by the timestamp (kunit.py kernels have it off).
+COMMON_APPEND = "panic=-1 loglevel=5 printk.time=1 rdinit=/init"
+XEN_CONSOLE = "console=com1 com1=115200,8n1"
+XEN_DOM0_CONSOLE = "earlyprintk=xen"
+XEN_EXTRA_MEM = 1024        # MiB for the hypervisor beside dom0's
+
+
+class BootError(Exception):
+    """A request QEMU cannot be started with (a usage error)."""
+
+
+def pseries_nvram(path: str, size: int = 65536) -> None:
+    """A pseries NVRAM holding one free partition, as SLOF formats it.
+
+    struct nvram_header: signature 0x7f, checksum, big-endian length in
+    16-byte blocks, name "wwwwwwwwwwww"; the checksum as nvram_checksum()
+    in arch/powerpc/kernel/nvram_64.c computes it.
+    """
+    blocks = size // 16
+    c = 0x7f + blocks + 6 * 0x7777
+    c = ((c & 0xffff) + (c >> 16)) & 0xffff
+    c = ((c + (c >> 8) + (c << 8)) >> 8) & 0xff
+    header = bytes([0x7f, c, blocks >> 8, blocks & 0xff]) + b"w" * 12
+    with open(path, "wb") as f:
+        f.write(header + bytes(size - len(header)))
+
+
+@dataclass
+class Boot:
+    lane: lanes.Lane
+    kernel: str
+    initrd: str
+    console: str
+    xen: Optional[str] = None
+    append: str = ""
+    smp: int = 2
+    mem: int = 0            # 0: the lane's
+    timeout: int = 120
+
+    def nvram(self) -> Optional[str]:
+        return self.console + ".nvram" if self.lane.machine.startswith("pseries") else None
+
+    def command(self) -> List[str]:
+        """QEMU's argv for this boot."""
+        lane = self.lane
+        mem = self.mem or lane.mem
+        cmdline = " ".join(x for x in (f"console={lane.console}", COMMON_APPEND,
+                                       lane.append, self.append.strip()) if x)
+        argv = [lane.arch.qemu, "-accel", "tcg", "-M", lane.machine,
+                "-cpu", lane.cpu, "-smp", str(self.smp)]
+        if lane.xen:
+            if not self.xen:
+                raise BootError(f"lane {lane.name} needs --xen (scripts/fetch-xen)")
+            if "," in cmdline + self.kernel + self.initrd:
+                raise BootError("no commas allowed in a Xen module line")
+            argv += ["-m", str(mem + XEN_EXTRA_MEM), "-append",
+                     f"{XEN_CONSOLE} dom0_mem={mem}M dom0_max_vcpus={self.smp}",
+                     "-kernel", self.xen, "-initrd",
+                     f"{self.kernel} {cmdline.replace(COMMON_APPEND, XEN_DOM0_CONSOLE + ' ' + COMMON_APPEND, 1)},{self.initrd}"]
+        else:
+            argv += ["-m", str(mem), "-append", cmdline]
+            nvram = self.nvram()
+            if nvram:
+                argv += ["-drive", f"if=none,id=nvram,format=raw,file={nvram.replace(',', ',,')}",
+                         "-global", "spapr-nvram.drive=nvram"]
+            argv += ["-kernel", self.kernel, "-initrd", self.initrd]
+        return argv + ["-nographic", "-monitor", "none", "-serial", "stdio", "-no-reboot"]
+
+    def run(self, top: str, verbose: bool = False) -> str:
+        """Boot; returns "ok", "timeout" or "error:RC"."""
+        for attr in ("kernel", "initrd", "console") + (("xen",) if self.xen else ()):
+            setattr(self, attr, os.path.abspath(getattr(self, attr)))
+        os.makedirs(os.path.dirname(self.console), exist_ok=True)
+        argv = self.command()
+        nvram = None if self.lane.xen else self.nvram()
+        if nvram:
+            pseries_nvram(nvram)
+        with open(self.console + ".cmd", "w") as f:
+            f.write(shlex.join(argv) + "\n")
+        binds = [os.path.dirname(getattr(self, a)) for a in ("console", "kernel", "initrd")]
+        if self.xen:
+            binds.append(os.path.dirname(self.xen))
+        env = dict(os.environ, LMM_BIND=":".join(dict.fromkeys(binds)))
+        cmd = [os.path.join(top, "scripts", "buildroot"), "--",
+               "timeout", "--foreground", "-k", "5", str(self.timeout)] + argv
+        t0 = time.monotonic()
+        rc = None
+        try:
+            with open(self.console, "wb") as log:
+                if verbose:
+                    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                         stderr=subprocess.STDOUT, env=env)
+                    for chunk in iter(lambda: p.stdout.read1(4096), b""):
+                        log.write(chunk)
+                        sys.stdout.buffer.write(chunk)
+                        sys.stdout.flush()
+                    rc = p.wait()
+                else:
+                    rc = subprocess.call(cmd, stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT, env=env)
+        finally:
+            if nvram and os.path.exists(nvram):
+                os.unlink(nvram)
+            sys.stderr.write(f"# boot {self.lane.name}: {time.monotonic() - t0:.1f} s"
+                             f" (QEMU rc {rc})\n")
+        if rc == 0:
+            return "ok"
+        if rc in (124, 137):
+            return "timeout"
+        return f"error:{rc}"
