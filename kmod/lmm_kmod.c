@@ -305,6 +305,10 @@ static int lmm_run_all(void)
  */
 static int lmm_task_state_show(struct seq_file *m, void *v)
 {
+	if (lmm_untestable_reason()) {
+		seq_printf(m, "unavailable: %s\n", lmm_untestable_reason());
+		return 0;
+	}
 	seq_printf(m, "comm=%s pid=%d E=%u P=%u predicate=%d api=%s\n",
 		   current->comm, task_pid_nr(current), lmm_task_e(current),
 		   lmm_task_p(current), lmm_predicate(), LMM_API_NAME);

@@ -237,6 +237,8 @@ void lmm_watch_stop(void);
 
 /* Run one case (with t->param set for a parameterised case). */
 void lmm_run_case(const struct lmm_case *c, struct lmm_test *t);
+/* Why this build cannot test the mode (!LMM_TESTABLE), NULL when it can. */
+const char *lmm_untestable_reason(void);
 
 /* Random scenario parameters, settable by the front end. */
 extern u64 lmm_seed_base;

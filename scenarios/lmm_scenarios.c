@@ -241,7 +241,7 @@ static void lmm_call(enum lmm_op op) { }
 
 static bool lmm_task_active(struct task_struct *tsk)
 {
-#ifdef LMM_HAVE_TASK_ACTIVE
+#if defined(LMM_HAVE_TASK_ACTIVE) && LMM_TESTABLE
 	return __task_lazy_mmu_mode_active(tsk);
 #else
 	return lmm_task_e(tsk) > 0 && lmm_task_p(tsk) == 0;
@@ -427,6 +427,17 @@ static void lmm_restore_modelled(struct lmm_test *t)
 	memset(&t->model, 0, sizeof(t->model));
 }
 
+const char *lmm_untestable_reason(void)
+{
+	if (LMM_API_GEN == 0)
+		return "kernel lacks the lazy MMU nesting series (no lazy_mmu_mode_enable() in its headers)";
+	if (!LMM_ARCH_HAS_MODE)
+		return "architecture has no lazy MMU mode (ARCH_HAS_LAZY_MMU_MODE not set)";
+	if (!LMM_TESTABLE)
+		return "API generation " LMM_API_NAME " is not modelled (v5 and later only)";
+	return NULL;
+}
+
 void lmm_run_case(const struct lmm_case *c, struct lmm_test *t)
 {
 	int reports;
@@ -437,13 +448,7 @@ void lmm_run_case(const struct lmm_case *c, struct lmm_test *t)
 	t->seed = 0;
 
 	if (!LMM_TESTABLE) {
-		if (LMM_API_GEN == 0)
-			lmm_skip(t, "kernel lacks the lazy MMU nesting series (no lazy_mmu_mode_enable() in its headers)");
-		else if (!LMM_ARCH_HAS_MODE)
-			lmm_skip(t, "architecture has no lazy MMU mode (ARCH_HAS_LAZY_MMU_MODE not set)");
-		else
-			lmm_skip(t, "API generation %s is not modelled (v5 and later only)",
-				 LMM_API_NAME);
+		lmm_skip(t, "%s", lmm_untestable_reason());
 		return;
 	}
 	if (!LMM_CALLABLE && !c->link_safe) {

@@ -135,6 +135,15 @@ tc all_skip 4 \
 	-- --lane $A --console "$fx/all_skip.log" --outdir "$tmp/lane-skip"
 ck all_skip_json pycheck "$tmp/lane-skip/results.json" 'j["verdict"] == "skip"'
 
+# An architecture without the mode (Debian's riscv64): every case and the
+# task-state check skip with the reason, none passes.
+tc no_lazy_mmu 4 \
+	"ok $N riscv64:lazy_mmu_test:lazy_mmu_nesting:initial_state # SKIP architecture has no lazy MMU mode \(ARCH_HAS_LAZY_MMU_MODE not set\)" \
+	"ok $N riscv64:guest:task_state # SKIP architecture has no lazy MMU mode \(ARCH_HAS_LAZY_MMU_MODE not set\)" \
+	'!ok [0-9]+ riscv64:lazy_mmu_test:[^#]*' '!not ok.*' \
+	"# Totals: pass:3 fail:0 xfail:0 xpass:0 skip:28 error:0" \
+	-- --lane riscv64 --console "$fx/no_lazy_mmu_riscv64.log"
+
 # The guest hangs inside the second insmod: /init never prints its block.
 tc hung_timeout 1 \
 	"# $A:guest:completed: guest hung: no LMM-DONE before the runner's timeout" \
