@@ -33,8 +33,13 @@ for _ in $(seq 50); do [ -s "$out/port" ] && break; sleep 0.1; done
 # lanes ABI VERSION: a lane table pinning kernel-amd64 to ABI/VERSION.
 lanes() {
 	cat <<EOJ
-{"pins": {"kernel-amd64": {"arch": "amd64", "abi": "$1", "version": "$2", "suite": "lmmtest"}},
- "lanes": [{"name": "amd64", "kind": "debian", "arch": "amd64", "kernel": "kernel-amd64", "boot": "amd64"}]}
+{"arches": {"amd64": {"flavour": "amd64", "unsigned": true, "image": "vmlinuz",
+   "cross": "x86_64-linux-gnu-", "gcc": "gcc-14", "packages": [], "busybox": "busybox-amd64",
+   "qemu": "qemu-system-x86_64", "machine": "pc", "cpu": "max", "console": "ttyS0",
+   "mem": 1024, "lazy_mmu": "test"}},
+ "pins": {"kernel-amd64": {"arch": "amd64", "abi": "$1", "version": "$2", "suite": "lmmtest"},
+   "busybox-amd64": {"package": "busybox-static", "arch": "amd64", "version": "1:1.0-1", "suite": "lmmtest"}},
+ "lanes": [{"name": "amd64", "kind": "debian", "arch": "amd64", "kernel": "kernel-amd64"}]}
 EOJ
 }
 
