@@ -180,6 +180,8 @@ def _str(entry: str, obj: dict, key: str, pattern=None,
     value = obj[key]
     if not isinstance(value, str) or not value:
         raise TableError(f"{entry}: '{key}' must be a non-empty string, not {value!r}")
+    if any(ord(c) < 0x20 or ord(c) == 0x7f for c in value):
+        raise TableError(f"{entry}: '{key}' holds a control character")
     if pattern is not None and not pattern.match(value):
         raise TableError(f"{entry}: bad {key} {value!r}")
     if choices is not None and value not in choices:
@@ -333,5 +335,5 @@ def load(path: Optional[str] = None) -> Table:
 
 
 def kv_lines(fields: Dict[str, str]) -> str:
-    """key=value lines; values never contain a newline (checked on parse)."""
+    """key=value lines; no value holds a newline (_str refuses control characters)."""
     return "".join(f"{k}={v}\n" for k, v in fields.items())

@@ -111,24 +111,33 @@ class Boot:
                "timeout", "--foreground", "-k", "5", str(self.timeout)] + argv
         t0 = time.monotonic()
         rc = None
+        interrupted = False
         try:
             with open(self.console, "wb") as log:
-                if verbose:
-                    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                         stderr=subprocess.STDOUT, env=env)
-                    for chunk in iter(lambda: p.stdout.read1(4096), b""):
-                        log.write(chunk)
-                        sys.stdout.buffer.write(chunk)
-                        sys.stdout.flush()
-                    rc = p.wait()
-                else:
-                    rc = subprocess.call(cmd, stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT, env=env)
+                p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE if verbose else log,
+                                     stderr=subprocess.STDOUT, env=env)
+                # Ctrl-C reaches QEMU and timeout(1) too (one process
+                # group): wait for them to go, never kill them early.
+                while rc is None:
+                    try:
+                        if verbose:
+                            for chunk in iter(lambda: p.stdout.read1(4096), b""):
+                                log.write(chunk)
+                                sys.stdout.buffer.write(chunk)
+                                sys.stdout.flush()
+                        rc = p.wait()
+                    except KeyboardInterrupt:
+                        interrupted = True
+            if rc < 0:          # killed by a signal: report it as the shell does
+                rc = 128 - rc
         finally:
             if nvram and os.path.exists(nvram):
                 os.unlink(nvram)
             sys.stderr.write(f"# boot {self.lane.name}: {time.monotonic() - t0:.1f} s"
                              f" (QEMU rc {rc})\n")
+        if interrupted:
+            raise KeyboardInterrupt
         if rc == 0:
             return "ok"
         if rc in (124, 137):

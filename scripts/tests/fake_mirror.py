@@ -18,6 +18,7 @@ Each upload has the packages fetch-kernel takes: linux-headers-ABI-amd64
 linux-binary-unsigned-ABI-amd64 with a stand-in usr/lib/modules/ABI-amd64/vmlinuz.
 """
 
+import email.utils
 import functools
 import hashlib
 import http.server
@@ -91,7 +92,7 @@ def build(root):
         f.write(packages)
     with open(os.path.join(dist, "Release"), "w") as f:
         f.write(f"Origin: lazy-mmu-tests\nSuite: {SUITE}\nCodename: {SUITE}\n"
-                "Date: Tue, 01 Dec 2026 00:00:00 UTC\nArchitectures: amd64 all\n"
+                f"Date: {email.utils.formatdate(usegmt=True)}\nArchitectures: amd64 all\n"
                 "Components: main\nSHA256:\n"
                 f" {hashlib.sha256(packages).hexdigest()} {len(packages)} main/binary-amd64/Packages\n")
 

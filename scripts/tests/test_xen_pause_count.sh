@@ -10,7 +10,7 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:-$top/out/xen-pause-count}
-kernel=${2:-7.3.4+deb13}
+kernel=${2:-pin}	# the amd64 pin of lanes.json, 7.3.4+deb13
 
 "$top/scripts/run" --quiet --kernel "$kernel" --out "$out" amd64-xen > "$out.log" 2>&1
 rc=$?

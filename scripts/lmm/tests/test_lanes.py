@@ -89,6 +89,7 @@ class TableTest(unittest.TestCase):
             (lambda d: d["pins"]["kernel-amd64"].pop("arch"), "'arch' is missing"),
             (lambda d: d["pins"]["xen"].pop("suite"), "'suite' is missing"),
             (lambda d: d.update(extra=1), "unknown field(s) extra"),
+            (lambda d: d["arches"]["amd64"].update(lazy_mmu="no\nkernel_pin=x"), "control character"),
         ]
         for change, message in cases:
             with self.subTest(message=message):
