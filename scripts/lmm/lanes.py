@@ -130,6 +130,15 @@ class Lane:
         return f
 
 
+def _lookup(what: str, plural: str, entries: dict, name: str):
+    """entries[name], or a KeyError that lists the names there are."""
+    try:
+        return entries[name]
+    except KeyError:
+        raise KeyError(f"no {what} '{name}' ({plural}: "
+                       f"{', '.join(sorted(entries))})") from None
+
+
 @dataclass
 class Table:
     pins: Dict[str, Pin] = field(default_factory=dict)
@@ -137,11 +146,7 @@ class Table:
     lanes: List[Lane] = field(default_factory=list)
 
     def arch(self, name: str) -> Arch:
-        try:
-            return self.arches[name]
-        except KeyError:
-            raise KeyError(f"no arch '{name}' (arches: "
-                           f"{', '.join(sorted(self.arches))})") from None
+        return _lookup("arch", "arches", self.arches, name)
 
     def packages(self) -> List[str]:
         """The build root packages every architecture needs, once each."""
@@ -158,11 +163,7 @@ class Table:
                        f"{', '.join(l.name for l in self.lanes)})")
 
     def pin(self, name: str) -> Pin:
-        try:
-            return self.pins[name]
-        except KeyError:
-            raise KeyError(f"no pin '{name}' (pins: "
-                           f"{', '.join(sorted(self.pins))})") from None
+        return _lookup("pin", "pins", self.pins, name)
 
     def default_lanes(self) -> List[Lane]:
         return [lane for lane in self.lanes if lane.default]
