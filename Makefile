@@ -50,7 +50,7 @@ kunit:
 	scripts/kunit $(foreach a,$(KUNIT_ARCH),--arch $(a)) $(if $(KSRC),--ksrc $(KSRC))
 
 mutate:
-	scripts/mutate $(if $(TREE),--tree $(TREE),$(foreach a,$(LANE),--arch $(a)) --kernel $(KERNEL_VERSION)) $(MUTANTS)
+	scripts/mutate $(if $(TREE),--tree $(TREE),$(foreach a,$(LANE),--lane $(a)) --kernel $(KERNEL_VERSION)) $(MUTANTS)
 
 gate:
 	$(if $(SERIES),,$(error SERIES=<patch dir|mbox|git range> is required))

@@ -1,0 +1,152 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""The steps of one run of the suite, as functions over the small
+executables under scripts/: fetch a lane's kernel, build the modules
+against its headers, pack an initramfs, boot it, judge the console.
+
+Each step is one of those executables (each also runs on its own); this
+module only calls them and reads what they print as data (key=value
+lines, results.json), never by matching prose.  A failing step raises
+StepError with the step's name and its log.
+"""
+
+import json
+import os
+import subprocess
+from typing import Dict, List, Optional, Sequence, Tuple
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SCRIPTS = os.path.join(TOP, "scripts")
+
+# Every guest: KFENCE on, so that allocations inside sections sometimes
+# change the linear map (the linear_map_kfence case).  scripts/run too.
+APPEND = "kfence.sample_interval=1"
+
+
+class StepError(Exception):
+    """A step before the verdict failed: not a test result."""
+
+    def __init__(self, step: str, detail: str, log: Optional[str] = None):
+        super().__init__("%s failed: %s%s" % (step, detail, " (log: %s)" % log if log else ""))
+        self.step, self.detail, self.log = step, detail, log
+
+
+def kv(text: str) -> Dict[str, str]:
+    """key=value lines as a dict (the first '=' splits; other lines are ignored)."""
+    out = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key and key.replace("_", "").replace("-", "").isalnum():
+            out[key] = value
+    return out
+
+
+def _run(step: str, argv: Sequence[str], log: Optional[str] = None,
+         env: Optional[Dict[str, str]] = None, ok=(0,)) -> Tuple[int, str]:
+    """Run argv; stdout is returned, stderr goes to log (or is inherited)."""
+    full = dict(os.environ, **(env or {}))
+    if log:
+        os.makedirs(os.path.dirname(log), exist_ok=True)
+        with open(log, "w") as err:
+            p = subprocess.run(list(argv), stdout=subprocess.PIPE, stderr=err,
+                               env=full, text=True)
+    else:
+        p = subprocess.run(list(argv), stdout=subprocess.PIPE, env=full, text=True)
+    if p.returncode not in ok:
+        raise StepError(step, "exit %d" % p.returncode, log)
+    return p.returncode, p.stdout
+
+
+def script(name: str) -> str:
+    return os.path.join(SCRIPTS, name)
+
+
+def build_root() -> str:
+    """The build root's directory (built or repaired first if need be)."""
+    return _run("build root", [script("buildroot")])[1].strip()
+
+
+def fetch_kernel(arch: str, kernel: str, log: Optional[str] = None) -> Dict[str, str]:
+    """fetch-kernel's memo: KREL, KIMAGE, KDIR (the last inside the build root)."""
+    env = kv(_run("fetch kernel (%s)" % arch,
+                  [script("fetch-kernel"), "--arch", arch, "--kernel", kernel], log)[1])
+    for key in ("KREL", "KIMAGE", "KDIR"):
+        if not env.get(key):
+            raise StepError("fetch kernel (%s)" % arch, "no %s in its output" % key, log)
+    return env
+
+
+def fetch_xen(pin: str, log: Optional[str] = None) -> str:
+    """The hypervisor image a lane's Xen pin names."""
+    xen = kv(_run("fetch xen", [script("fetch-xen"), "--pin", pin], log)[1]).get("XEN")
+    if not xen:
+        raise StepError("fetch xen", "no XEN in its output", log)
+    return xen
+
+
+def build_modules(kdir: str, out: str, make_args: Sequence[str] = ()) -> List[str]:
+    """Build the modules against KDIR into OUT; their paths."""
+    log = os.path.join(out, "build-modules.log")
+    argv = [script("build-modules"), "--kdir", kdir, "--out", out]
+    if make_args:
+        argv += ["--"] + list(make_args)
+    try:
+        _run("build modules", argv, log)
+    except StepError as e:
+        raise StepError("build modules", e.detail, os.path.join(out, "build.log"))
+    return sorted(os.path.join(out, f) for f in os.listdir(out) if f.endswith(".ko"))
+
+
+def initramfs(arch: str, out: str, entries: Sequence[Tuple[str, str]],
+              log: Optional[str] = None) -> str:
+    """entries: (kind, value) in order; kind module (KO[:ARGS]),
+    taskstate (KO) or mark (NAME), as scripts/mkinitramfs takes them."""
+    argv = [script("mkinitramfs"), "--arch", arch, "--out", out]
+    for kind, value in entries:
+        if kind not in ("module", "taskstate", "mark"):
+            raise ValueError("bad initramfs entry kind: %s" % kind)
+        argv += ["--" + kind, value]
+    _run("initramfs", argv, log)
+    return out
+
+
+def boot(lane: str, kernel: str, initrd: str, console: str, append: str = "",
+         timeout: int = 180, xen: Optional[str] = None, smp: Optional[int] = None,
+         log: Optional[str] = None) -> str:
+    """Boot under QEMU; the status: ok, timeout or error:<rc>."""
+    argv = [script("boot"), "--lane", lane, "--kernel", kernel, "--initrd", initrd,
+            "--console", console, "--append", " ".join(filter(None, (APPEND, append))),
+            "--timeout", str(timeout)]
+    if xen:
+        argv += ["--xen", xen]
+    if smp:
+        argv += ["--smp", str(smp)]
+    status = kv(_run("boot (%s)" % lane, argv, log)[1]).get("qemu-status", "")
+    return status or "error:no-status"
+
+
+def verdict(bind: str, args: Sequence[str], log: Optional[str] = None) -> int:
+    """scripts/ktap-verdict with ARGS, in the build root with BIND visible;
+    its exit status (0 pass, 1 fail, 4 skip)."""
+    return _run("verdict", [script("buildroot"), "--", "python3", script("ktap-verdict")] + list(args),
+                log, env={"LMM_BIND": bind}, ok=(0, 1, 4))[0]
+
+
+def headers_copy(root: str, kdir: str, name: str) -> str:
+    """A hard-linked copy of the header tree KDIR (lib.sh headers_copy);
+    patch only its files with `patch`.  Its KDIR inside the build root."""
+    p = subprocess.run(["bash", "-c", '. "$1/lib.sh" && headers_copy "$2" "$3" "$4"',
+                        "headers_copy", SCRIPTS, root, kdir, name],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if p.returncode:
+        raise StepError("copy headers", p.stderr.strip() or "exit %d" % p.returncode)
+    return p.stdout.strip()
+
+
+def headers_drop(root: str, name: str) -> None:
+    subprocess.run(["bash", "-c", '. "$1/lib.sh" && headers_drop "$2" "$3"',
+                    "headers_drop", SCRIPTS, root, name])
+
+
+def read_json(path: str):
+    with open(path) as f:
+        return json.load(f)

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# The mutant sweep's own faults, in one real sweep on amd64: a mutant that
+# panics the kernel is killed by its crash and the mutants after it run in
+# a second boot; an equivalent mutant (a comment changes) survives, so the
+# harness exits 1; the mutants around them keep the verdicts they have
+# alone.
+#
+#   test_mutant_sweep.sh [OUTDIR]
+
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+out=${1:-$top/out/mutant-sweep-test}
+. "$top/scripts/tests/ktap_helpers.sh"
+fx=$top/scripts/tests/fixtures/mutants
+
+# verdict MUTANT: its verdict in the sweep's results.json; detail MUTANT: its amd64 line.
+verdict() {
+	python3 -c 'import json, sys
+print(next(m["verdict"] for m in json.load(open(sys.argv[1]))["mutants"] if m["name"] == sys.argv[2]))' \
+		"$out/results.json" "$1" 2>/dev/null
+}
+detail() {
+	python3 -c 'import json, sys
+m = next(m for m in json.load(open(sys.argv[1]))["mutants"] if m["name"] == sys.argv[2])
+print(m["lanes"]["amd64"]["detail"])' "$out/results.json" "$1" 2>/dev/null
+}
+field() {
+	python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$out/results.json" "$1" 2>/dev/null
+}
+
+ktap_plan 6
+rm -rf "$out"
+"$top/scripts/mutate" --lane amd64 --out "$out" "$top/mutants/01-enable-counts-while-paused.patch" \
+	"$fx/90-selftest-panics.patch" "$fx/91-selftest-equivalent.patch" \
+	"$top/mutants/02-enable-pause-check-off-by-one.patch" > "$out.log" 2>&1
+rc=$?
+sed -n 's/^# killed/# killed/p' "$out.log"
+ktap_check "the harness exits 1: one mutant survived (got $rc)" '[ $rc -eq 1 ]'
+ktap_check "the panicking mutant is killed by its crash" \
+	'[ "$(verdict 90-selftest-panics)" = killed ] && detail 90-selftest-panics | grep -q "guest:completed"'
+ktap_check "the mutants after the crash ran in a second boot" \
+	'[ "$(field boots)" = 2 ] && [ "$(verdict 91-selftest-equivalent)" = survived ]'
+ktap_check "the mutant before the crash is killed by its cases, not by the crash" \
+	'[ "$(verdict 01-enable-counts-while-paused)" = killed ] &&
+	 detail 01-enable-counts-while-paused | grep -q calls_ignored_while_paused &&
+	 ! detail 01-enable-counts-while-paused | grep -q guest:completed'
+ktap_check "the mutant after the crash is killed by its cases" \
+	'[ "$(verdict 02-enable-pause-check-off-by-one)" = killed ] &&
+	 detail 02-enable-pause-check-off-by-one | grep -q calls_ignored_while_paused'
+ktap_check "each mutant keeps its part: console and verdict files" \
+	'[ -s "$out/90-selftest-panics/amd64/console.log" ] && [ -s "$out/02-enable-pause-check-off-by-one/amd64/results.json" ]'
+ktap_finish
