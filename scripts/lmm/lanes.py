@@ -130,6 +130,25 @@ class Lane:
         return f
 
 
+def table_line(lane: Lane) -> str:
+    """A lane on one line, name first (scripts/lanes, usage texts)."""
+    k = lane.kernel
+    extra = [f"{lane.arch.qemu} -M {lane.machine.split(',')[0]} -cpu {lane.cpu}",
+             f"console={lane.console}"]
+    if lane.append:
+        extra.append(lane.append)
+    if lane.mmu:
+        extra.append(f"mmu={lane.mmu}")
+    if lane.xen:
+        extra.append(f"xen={lane.xen.version}")
+    if lane.default:
+        extra.append("default")
+    if lane.newest:
+        extra.append("newest")
+    return (f"{lane.name:<13} {lane.kind:<7} {lane.arch.name:<8} "
+            f"{k.abi} ({k.version})  {'  '.join(extra)}")
+
+
 def _lookup(what: str, plural: str, entries: dict, name: str):
     """entries[name], or a KeyError that lists the names there are."""
     try:

@@ -12,6 +12,8 @@ StepError with the step's name and its log.
 import json
 import os
 import subprocess
+import sys
+import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -41,19 +43,58 @@ def kv(text: str) -> Dict[str, str]:
 
 
 def _run(step: str, argv: Sequence[str], log: Optional[str] = None,
-         env: Optional[Dict[str, str]] = None, ok=(0,)) -> Tuple[int, str]:
-    """Run argv; stdout is returned, stderr goes to log (or is inherited)."""
+         env: Optional[Dict[str, str]] = None, ok=(0,), capture: bool = True,
+         echo: bool = False) -> Tuple[int, str]:
+    """Run argv: its exit status and stdout (captured, or passed through
+    with capture=False; echo=True also copies it to stderr), its stderr to
+    log or inherited.  Ctrl-C reaches the child too (one process group):
+    wait for it to go, then raise KeyboardInterrupt, never kill it early
+    (a boot stops its QEMU, a build root step its mounts)."""
     full = dict(os.environ, **(env or {}))
+    err = None
     if log:
         os.makedirs(os.path.dirname(log), exist_ok=True)
-        with open(log, "w") as err:
-            p = subprocess.run(list(argv), stdout=subprocess.PIPE, stderr=err,
-                               env=full, text=True)
-    else:
-        p = subprocess.run(list(argv), stdout=subprocess.PIPE, env=full, text=True)
-    if p.returncode not in ok:
-        raise StepError(step, "exit %d" % p.returncode, log)
-    return p.returncode, p.stdout
+        err = open(log, "w")
+    chunks, rc, interrupted = [], None, False
+    try:
+        p = subprocess.Popen(list(argv), stdout=subprocess.PIPE if capture else None,
+                             stderr=err, env=full, stdin=subprocess.DEVNULL)
+        while rc is None:
+            try:
+                if capture:
+                    for line in iter(p.stdout.readline, b""):
+                        chunks.append(line)
+                        if echo:
+                            sys.stderr.buffer.write(line)
+                            sys.stderr.flush()
+                rc = p.wait()
+            except KeyboardInterrupt:
+                interrupted = True
+    finally:
+        if err:
+            err.close()
+    if interrupted:
+        raise KeyboardInterrupt
+    if rc < 0:
+        rc = 128 - rc
+    out = b"".join(chunks).decode("utf-8", errors="replace")
+    if rc not in ok:
+        raise StepError(step, "exit %d" % rc, log)
+    return rc, out
+
+
+def stage(name: str, fn, *args, **kwargs):
+    """fn(*args, **kwargs), with how long it took on stderr as the shell
+    steps print it ("# stage NAME: T s")."""
+    t0 = time.monotonic()
+    print("# stage %s ..." % name, file=sys.stderr, flush=True)
+    failed = " (failed)"
+    try:
+        value = fn(*args, **kwargs)
+        failed = ""
+        return value
+    finally:
+        print("# stage %s: %.1f s%s" % (name, time.monotonic() - t0, failed), file=sys.stderr, flush=True)
 
 
 def script(name: str) -> str:
@@ -83,16 +124,18 @@ def fetch_xen(pin: str, log: Optional[str] = None) -> str:
     return xen
 
 
-def build_modules(kdir: str, out: str, make_args: Sequence[str] = ()) -> List[str]:
-    """Build the modules against KDIR into OUT; their paths."""
-    log = os.path.join(out, "build-modules.log")
+def build_modules(kdir: str, out: str, make_args: Sequence[str] = (),
+                  quiet: bool = True) -> List[str]:
+    """Build the modules against KDIR into OUT; their paths.  quiet: the
+    step's own messages go to OUT/build-modules.log, not stderr."""
+    log = os.path.join(out, "build-modules.log") if quiet else None
     argv = [script("build-modules"), "--kdir", kdir, "--out", out]
     if make_args:
         argv += ["--"] + list(make_args)
     try:
         _run("build modules", argv, log)
     except StepError as e:
-        raise StepError("build modules", e.detail, os.path.join(out, "build.log"))
+        raise StepError("build modules", e.detail, os.path.join(out, "build.log")) from None
     return sorted(os.path.join(out, f) for f in os.listdir(out) if f.endswith(".ko"))
 
 
@@ -111,8 +154,9 @@ def initramfs(arch: str, out: str, entries: Sequence[Tuple[str, str]],
 
 def boot(lane: str, kernel: str, initrd: str, console: str, append: str = "",
          timeout: int = 180, xen: Optional[str] = None, smp: Optional[int] = None,
-         log: Optional[str] = None) -> str:
-    """Boot under QEMU; the status: ok, timeout or error:<rc>."""
+         log: Optional[str] = None, verbose: bool = False) -> str:
+    """Boot under QEMU; the status: ok, timeout or error:<rc>.  verbose:
+    the console also goes to stderr as the guest prints it."""
     argv = [script("boot"), "--lane", lane, "--kernel", kernel, "--initrd", initrd,
             "--console", console, "--append", " ".join(filter(None, (APPEND, append))),
             "--timeout", str(timeout)]
@@ -120,15 +164,19 @@ def boot(lane: str, kernel: str, initrd: str, console: str, append: str = "",
         argv += ["--xen", xen]
     if smp:
         argv += ["--smp", str(smp)]
-    status = kv(_run("boot (%s)" % lane, argv, log)[1]).get("qemu-status", "")
+    if verbose:
+        argv.append("--verbose")
+    lines = _run("boot (%s)" % lane, argv, log, echo=verbose)[1].splitlines()
+    status = kv(lines[-1] if lines else "").get("qemu-status", "")
     return status or "error:no-status"
 
 
-def verdict(bind: str, args: Sequence[str], log: Optional[str] = None) -> int:
-    """scripts/ktap-verdict with ARGS, in the build root with BIND visible;
-    its exit status (0 pass, 1 fail, 4 skip)."""
+def verdict(bind: str, args: Sequence[str], log: Optional[str] = None,
+            capture: bool = True) -> Tuple[int, str]:
+    """scripts/ktap-verdict with ARGS, in the build root with BIND visible:
+    its exit status (0 pass, 1 fail, 4 skip) and what it printed."""
     return _run("verdict", [script("buildroot"), "--", "python3", script("ktap-verdict")] + list(args),
-                log, env={"LMM_BIND": bind}, ok=(0, 1, 4))[0]
+                log, env={"LMM_BIND": bind}, ok=(0, 1, 4), capture=capture)
 
 
 def headers_copy(root: str, kdir: str, name: str) -> str:

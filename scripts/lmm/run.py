@@ -1,0 +1,227 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""The default run (scripts/run): for each lane, fetch its Debian kernel,
+build the test modules against its headers, boot it under QEMU with the
+modules in an initramfs, and turn the console into a KTAP verdict.
+
+Exit status: 0 all passed, 1 a failure (including a hung or crashed
+guest, or a lane that broke before its guest ran), 4 everything skipped,
+2 usage error.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import sys
+import time
+from typing import Dict, List, Optional
+
+from lmm import lanes, pipeline
+from lmm.pipeline import StepError, stage
+
+USAGE_TAIL = """\
+  --kernel VER       pin (default: each lane's pinned kernel), newest,
+                     7.2, 6.12, 7.3.4+deb13, ... (scripts/fetch-kernel)
+  --out DIR          output directory (default out/<date>-<time>)
+  --cases LIST       run only these cases (module parameter cases=)
+  --module-args ARGS more module parameters, e.g. "seed=42 walk_steps=100"
+  --append ARGS      more kernel command line (always: {append})
+  --kdir DIR         build against this header tree instead of the
+                     kernel's own (path inside the build root; one lane)
+  --kernel-env FILE  use a kernel described by fetch-kernel's output
+                     instead of fetching (one lane)
+  --timeout SEC      hard limit per boot (default 180)
+  --smp N            guest CPUs (default 2)
+  -q, --quiet        only the verdict lines
+  -v, --verbose      echo the guest console
+"""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        print("%s: %s" % (self.prog, message), file=sys.stderr)
+        sys.exit(2)
+
+
+def log(msg: str) -> None:
+    print("# " + msg, file=sys.stderr, flush=True)
+
+
+def usage(table: lanes.Table) -> str:
+    rows = "".join("                     %s\n" % lanes.table_line(l) for l in table.lanes)
+    return ("run [options] [LANE ...]\n"
+            "  LANE               a lane of the lane table (scripts/lanes; default: the\n"
+            "                     lanes marked default there, %s)\n%s"
+            % (" ".join(l.name for l in table.default_lanes()), rows)
+            + USAGE_TAIL.format(append=pipeline.APPEND))
+
+
+def parse_args(argv, table: lanes.Table):
+    p = Parser(prog="run", usage=usage(table), add_help=False, allow_abbrev=False)
+    p.add_argument("-h", "--help", action="store_true")
+    p.add_argument("--kernel", default="pin")
+    p.add_argument("--out")
+    p.add_argument("--cases", default="")
+    p.add_argument("--module-args", default="")
+    p.add_argument("--append", default="")
+    p.add_argument("--kdir", default="")
+    p.add_argument("--kernel-env", default="")
+    p.add_argument("--timeout", default="180")
+    p.add_argument("--smp", default="2")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.add_argument("-v", "--verbose", action="store_true")
+    p.add_argument("lanes", nargs="*")
+    args = p.parse_args(argv)
+    if args.help:
+        sys.stdout.write("usage: " + usage(table))
+        sys.exit(0)
+    for name in args.lanes:
+        if name not in [l.name for l in table.lanes]:
+            p.error("unknown lane: %s" % name)
+    if not args.lanes:
+        args.lanes = [l.name for l in table.default_lanes()]
+        if not args.lanes:
+            p.error("the lane table names no default lane")
+    if not re.match(r"^[1-9][0-9]*$", args.timeout):
+        p.error("bad --timeout: %s" % args.timeout)
+    if not re.match(r"^[1-9][0-9]?$", args.smp):
+        p.error("bad --smp: %s" % args.smp)
+    if (args.kdir or args.kernel_env) and len(args.lanes) != 1:
+        p.error("--kdir and --kernel-env need exactly one lane")
+    return args
+
+
+class Setup:
+    """The step a lane is in before its guest runs: a failure there is
+    not a test verdict, so the lane directory says which step it was."""
+
+    def __init__(self, d: str):
+        self.path = os.path.join(d, "setup-failed")
+
+    def at(self, step: str) -> None:
+        with open(self.path, "w") as f:
+            f.write(step + "\n")
+
+    def done(self) -> None:
+        os.remove(self.path)
+
+    def step(self) -> Optional[str]:
+        try:
+            with open(self.path) as f:
+                return f.read().strip()
+        except OSError:
+            return None
+
+
+def run_lane(lane: lanes.Lane, args, out: str) -> int:
+    d = os.path.join(out, lane.name)
+    # A lane starts from nothing: no result of an earlier run survives
+    # in a reused output directory.
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    setup = Setup(d)
+    arch = lane.arch.name
+    setup.at("fetch kernel")
+    if args.kernel_env:
+        with open(args.kernel_env) as f:
+            env_text = f.read()
+        env = pipeline.kv(env_text)
+    else:
+        want = "pin:" + lane.kernel.name if args.kernel == "pin" else args.kernel
+        env = stage("fetch kernel (%s)" % arch, pipeline.fetch_kernel, arch, want)
+        env_text = "".join("%s=%s\n" % kv for kv in env.items())
+    with open(os.path.join(d, "kernel.env"), "w") as f:
+        f.write(env_text)
+    setup.at("build modules")
+    build = os.path.join(d, "build")
+    stage("build modules (%s, %s)" % (arch, env.get("KREL", "?")), pipeline.build_modules,
+          args.kdir or env["KDIR"], build, quiet=False)
+    setup.at("initramfs")
+    ko = os.path.join(build, "lazy_mmu_test.ko")
+    margs = " ".join(filter(None, ["cases=" + args.cases if args.cases else "",
+                                   " ".join(args.module_args.split())]))
+    stage("initramfs (%s)" % arch, pipeline.initramfs, arch, os.path.join(d, "initrd.gz"),
+          [("taskstate", ko), ("module", ko + (":" + margs if margs else ""))])
+    xen = None
+    if lane.xen:
+        xen = stage("fetch xen", pipeline.fetch_xen, lane.xen.name)
+        with open(os.path.join(d, "kernel.env"), "a") as f:
+            f.write("XEN=%s\n" % xen)
+    setup.at("boot")
+    console = os.path.join(d, "console.log")
+    status = stage("boot (%s)" % lane.name, pipeline.boot, lane.name, env["KIMAGE"],
+                   os.path.join(d, "initrd.gz"), console, append=args.append,
+                   timeout=int(args.timeout), xen=xen, smp=int(args.smp), verbose=args.verbose)
+    setup.done()
+    with open(os.path.join(d, "qemu-status"), "w") as f:
+        f.write(status + "\n")
+    log("console: %s" % console)
+    vargs = ["--lane", lane.name, "--console", console, "--outdir", d, "--qemu-status", status]
+    if lane.mmu:        # a lane that names an MMU checks that the kernel ran on it
+        vargs += ["--mmu", lane.mmu]
+    rc, text = pipeline.verdict(out, vargs)
+    with open(os.path.join(d, "verdict.txt"), "w") as f:
+        f.write(text)
+    if not args.quiet:
+        for line in text.splitlines():
+            if line.startswith(("ok ", "not ok ")):
+                print("  " + line, file=sys.stderr)
+    return rc
+
+
+def runner_error(lane: str, out: str, step: Optional[str], why: str) -> None:
+    """A lane that broke before its guest ran still yields a failing verdict."""
+    d = os.path.join(out, lane)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "console.log"), "w") as f:
+        f.write("LMM-RUNNER-ERROR lane %s: %s failed before the guest ran (%s)\n"
+                % (lane, step or "setup", why))
+    pipeline.verdict(out, ["--lane", lane, "--console", os.path.join(d, "console.log"),
+                           "--outdir", d, "--qemu-status", "error:setup", "--quiet"])
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    t_all = time.monotonic()
+    try:
+        table = lanes.load()
+    except lanes.TableError as e:
+        print("run: %s" % e, file=sys.stderr)
+        return 2
+    args = parse_args(sys.argv[1:] if argv is None else argv, table)
+    if os.geteuid() != 0:
+        print("run: error: must run as root (apt-get, debootstrap, chroot)", file=sys.stderr)
+        return 1
+    out = os.path.abspath(args.out or os.path.join(pipeline.TOP, "out", time.strftime("%Y%m%d-%H%M%S")))
+    os.makedirs(out, exist_ok=True)
+    latest = os.path.join(pipeline.TOP, "out", "latest")
+    if out != latest:
+        try:
+            if os.path.islink(latest):
+                os.remove(latest)
+            os.symlink(out, latest)
+        except OSError:
+            pass
+    log("output: %s" % out)
+    try:
+        stage("build root", pipeline.build_root)
+    except StepError as e:
+        print("run: error: %s" % e, file=sys.stderr)
+        return 1
+    dirs = []
+    for name in args.lanes:
+        t0 = time.monotonic()
+        try:
+            rc = run_lane(table.lane(name), args, out)
+        except (StepError, OSError, KeyError) as e:
+            rc = 1
+            print("run: lane %s: %s" % (name, e), file=sys.stderr)
+        log("lane %s: rc %d, %.1f s" % (name, rc, time.monotonic() - t0))
+        if not os.path.exists(os.path.join(out, name, "results.json")):
+            runner_error(name, out, Setup(os.path.join(out, name)).step(), "rc %d" % rc)
+        dirs.append(os.path.join(out, name))
+    sys.stdout.flush()
+    rc = pipeline.verdict(out, ["--merge", out] + dirs, capture=False)[0]
+    log("total: %.1f s, verdict rc %d (KTAP: %s/results.ktap, JSON, JUnit beside it)"
+        % (time.monotonic() - t_all, rc, out))
+    return rc
