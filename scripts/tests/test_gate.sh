@@ -26,12 +26,20 @@ print(" ".join(c["change"] for c in d["cases"] if c["lane"] == sys.argv[2] and c
 ' "$g/results.json" "$1" "$2" 2>/dev/null
 }
 
-# gate NAME SERIES: run the gate into $out/NAME; sets g and rc.
+# gate NAME SERIES: run the gate into $out/NAME; sets g and rc.  Every
+# newly failing case is printed with its reason, so that a failing check
+# explains itself in the step's log.
 gate() {
 	g=$out/$1
 	"$top/scripts/gate" --out "$g" "$2" > "$g.log" 2>&1
 	rc=$?
 	grep -E '^# (gate|stage|kunit-kernel|kunit-)' "$g.log" | grep -v '^# stage .* \.\.\.$'
+	python3 -c '
+import json, sys
+for c in json.load(open(sys.argv[1]))["cases"]:
+    if c["change"] == "regression":
+        print("# newly failing: %s %s: %s" % (c["lane"], c["case"], c.get("why") or c.get("reason") or ""))
+' "$g/results.json" 2>/dev/null
 }
 
 ktap_plan 9
