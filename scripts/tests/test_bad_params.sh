@@ -31,7 +31,7 @@ bad=(
 
 mkdir -p "$out"
 env=$("$top/scripts/fetch-kernel" --arch "$arch" 2> "$out/fetch.log") || { cat "$out/fetch.log"; exit 1; }
-KREL=$(kv KREL <<< "$env") KIMAGE=$(kv KIMAGE <<< "$env") KDIR=$(kv KDIR <<< "$env")
+KIMAGE=$(kv KIMAGE <<< "$env") KDIR=$(kv KDIR <<< "$env")
 "$top/scripts/build-modules" --kdir "$KDIR" --out "$out/build" || exit 1
 mods=()
 for b in "${bad[@]}"; do

@@ -32,20 +32,24 @@ ktap_plan 5
 t0=$EPOCHREALTIME
 "$top/scripts/fetch-kernel" --arch amd64 > /dev/null 2> "$out/1.log"
 rc=$?
+repaired_in_place() { [ "$rc" -eq 0 ] && [ -s "$KIMAGE" ] && ! grep -q "^# downloading" "$out/1.log"; }
 ktap_check "empty kernel image: fetch-kernel repairs it without downloading ($(secs_since "$t0") s)" \
-	'[ $rc -eq 0 ] && [ -s "$KIMAGE" ] && ! grep -q "^# downloading" "$out/1.log"'
+	repaired_in_place
 
 truncate -s 1M "$deb"
 rm -f "$KIMAGE" "$LMM_CACHE"/kernels/.resolved-amd64-* "$ROOT$KDIR/.lmm-complete"
 t0=$EPOCHREALTIME
 "$top/scripts/fetch-kernel" --arch amd64 > /dev/null 2> "$out/2.log"
 rc=$?
-ktap_check "corrupt image package: fetch-kernel succeeds ($(secs_since "$t0") s)" '[ $rc -eq 0 ]'
+whole_again() {
+	dpkg-deb --info "$(ls "$LMM_CACHE"/debs/"$(basename "${deb%%_*}")"_*.deb | head -n1)" > /dev/null &&
+		[ -s "$KIMAGE" ]
+}
+ktap_check "corrupt image package: fetch-kernel succeeds ($(secs_since "$t0") s)" [ "$rc" -eq 0 ]
 ktap_check "the corrupt package was detected and downloaded again" \
-	'grep -q "^# downloading linux-" "$out/2.log"'
-ktap_check "the package is whole again and the kernel extracted" \
-	'dpkg-deb --info "$(ls "$LMM_CACHE"/debs/"$(basename "${deb%%_*}")"_*.deb | head -n1)" > /dev/null && [ -s "$KIMAGE" ]'
+	grep -q "^# downloading linux-" "$out/2.log"
+ktap_check "the package is whole again and the kernel extracted" whole_again
 "$top/scripts/run" --quiet --out "$out/run" --cases initial_state amd64 > "$out/run.log" 2>&1
 rc=$?
-ktap_check "the repaired kernel boots and the suite passes (exit $rc)" '[ $rc -eq 0 ]'
+ktap_check "the repaired kernel boots and the suite passes (exit $rc)" [ "$rc" -eq 0 ]
 ktap_finish

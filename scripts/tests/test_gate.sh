@@ -44,24 +44,29 @@ for c in json.load(open(sys.argv[1]))["cases"]:
 
 ktap_plan 9
 
+# changed LANE CASE CHANGE: the gate reported CHANGE for that case.
+changed() { [ "$(change "$1" "$2")" = "$3" ]; }
+xen_cases_fixed() {
+	changed kunit-kernel-x86_64-xen :xen_pte_deferral fixed &&
+		changed kunit-kernel-x86_64-xen :initial_state fixed
+}
+
 gate xen-fix "$top/series/xen-pv-lazy-mmu.mbox"
-ktap_check "xen fix: gate exit 0 (got $rc)" '[ $rc -eq 0 ]'
+ktap_check "xen fix: gate exit 0 (got $rc)" [ "$rc" -eq 0 ]
 ktap_check "xen fix: only the x86_64 lanes run (the patch touches arch/x86 only)" \
-	'grep -q "lanes for: x86_64$" "$g.log"'
+	grep -q "lanes for: x86_64$" "$g.log"
 ktap_check "xen fix: guest:task_state newly passing under Xen PV" \
-	'[ "$(change kunit-kernel-x86_64-xen guest:task_state)" = fixed ]'
-ktap_check "xen fix: xen_pte_deferral and initial_state newly passing under Xen PV" \
-	'[ "$(change kunit-kernel-x86_64-xen :xen_pte_deferral)" = fixed ] &&
-	 [ "$(change kunit-kernel-x86_64-xen :initial_state)" = fixed ]'
+	changed kunit-kernel-x86_64-xen guest:task_state fixed
+ktap_check "xen fix: xen_pte_deferral and initial_state newly passing under Xen PV" xen_cases_fixed
 ktap_check "xen fix: the report names the patch" \
-	'grep -q "^# patch 1: x86/xen: start new tasks paused once" "$g/results.ktap"'
+	grep -q "^# patch 1: x86/xen: start new tasks paused once" "$g/results.ktap"
 
 gate arm64-break "$top/series/arm64-update-range-prot-unnested"
-ktap_check "arm64 breakage: gate exit 1 (got $rc)" '[ $rc -eq 1 ]'
+ktap_check "arm64 breakage: gate exit 1 (got $rc)" [ "$rc" -eq 1 ]
 ktap_check "arm64 breakage: linear_map_debug_pagealloc newly failing (plain module lane)" \
-	'[ "$(change kunit-kernel-arm64-kmod :linear_map_debug_pagealloc)" = regression ]'
+	changed kunit-kernel-arm64-kmod :linear_map_debug_pagealloc regression
 ktap_check "arm64 breakage: the gate verdict says REGRESSION" \
-	'grep -q "^# gate verdict: REGRESSION" "$g/results.ktap"'
+	grep -q "^# gate verdict: REGRESSION" "$g/results.ktap"
 
 g=$out/no-apply
 mkdir -p "$g.series"
@@ -70,6 +75,7 @@ sed 's/^ \tp->thread.io_bitmap = NULL;$/ \tp->thread.io_bitmap = (void *)0;/' \
 t0=$(date +%s)
 "$top/scripts/gate" --out "$g" "$g.series" > "$g.log" 2>&1
 rc=$?
+refused_early() { [ "$rc" -eq 1 ] && grep -q "patch 0001.patch does not apply" "$g.log" && ! grep -q "stage base" "$g.log"; }
 ktap_check "a patch that does not apply: exit 1 with the patch named, nothing built ($(($(date +%s) - t0)) s)" \
-	'[ $rc -eq 1 ] && grep -q "patch 0001.patch does not apply" "$g.log" && ! grep -q "stage base" "$g.log"'
+	refused_early
 ktap_finish

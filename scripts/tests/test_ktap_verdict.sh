@@ -72,16 +72,6 @@ ck() {
 	fi
 }
 
-# pycheck FILE EXPR: EXPR (Python, with j = the loaded JSON) is true.
-pycheck() {
-	"$PYTHON" -c 'import json, sys; j = json.load(open(sys.argv[1])); sys.exit(0 if eval("(" + sys.argv[2] + ")") else 1)' "$1" "$2"
-}
-
-# junit_check FILE EXPR: EXPR (Python, with r = the parsed root) is true.
-junit_check() {
-	"$PYTHON" -c 'import sys, xml.etree.ElementTree as ET; r = ET.parse(sys.argv[1]).getroot(); sys.exit(0 if eval("(" + sys.argv[2] + ")") else 1)' "$1" "$2"
-}
-
 N='[0-9]+'
 A=amd64
 R='arm64-7\.3\.4\+deb13'
@@ -103,15 +93,7 @@ tc pass_run 0 \
 	'!not ok.*' '!.*depth=.*' \
 	-- --lane $A --console "$fx/pass.log" --outdir "$tmp/lane-pass"
 ck pass_ktap_file cmp "$tmp/pass_run.out" "$tmp/lane-pass/results.ktap"
-ck pass_json pycheck "$tmp/lane-pass/results.json" \
-	'j["lane"] == "amd64" and j["verdict"] == "pass" and j["totals"]["skip"] == 1
-	 and [p["name"] for c in j["cases"] if c["case"] == "nest_depth" for p in c["params"]]
-	     == ["depth=1", "depth=2", "depth=8", "depth=17"]
-	 and j["counters"]["after"]["taint"] == 12288'
-ck pass_junit junit_check "$tmp/lane-pass/junit.xml" \
-	'r.find("testsuite").get("tests") == "13" and r.find("testsuite").get("failures") == "0"
-	 and any(t.get("name") == "nest_depth[depth=17]" and t.get("classname") == "amd64.lazy_mmu_kunit.lazy_mmu_basic"
-	         for t in r.iter("testcase"))'
+# results.json and junit.xml as data: scripts/lmm/tests/test_verdict_files.py.
 
 tc param_fail 1 \
 	"not ok $N $R:lazy_mmu_kunit:lazy_mmu_basic:nest_depth" \
@@ -124,8 +106,6 @@ tc param_fail 1 \
 	'!.*hrtimer.*' '!# param depth=8 failed.*' \
 	"# Totals: pass:5 fail:1 xfail:0 xpass:0 skip:0 error:0" \
 	-- --lane "arm64-7.3.4+deb13" --console "$fx/param_fail.log" --outdir "$tmp/lane-fail"
-ck param_fail_junit junit_check "$tmp/lane-fail/junit.xml" \
-	'[t.get("name") for t in r.iter("testcase") if t.find("failure") is not None] == ["nest_depth", "nest_depth[depth=17]"]'
 
 tc all_skip 4 \
 	"ok $N $A:lazy_mmu_kunit:lazy_mmu_basic:nest_depth # SKIP kernel lacks the lazy MMU nesting series" \
@@ -133,7 +113,6 @@ tc all_skip 4 \
 	"ok $N $A:guest:completed" '!not ok.*' \
 	"# Totals: pass:3 fail:0 xfail:0 xpass:0 skip:3 error:0" \
 	-- --lane $A --console "$fx/all_skip.log" --outdir "$tmp/lane-skip"
-ck all_skip_json pycheck "$tmp/lane-skip/results.json" 'j["verdict"] == "skip"'
 
 # An architecture without the mode (Debian's riscv64): every case and the
 # task-state check skip with the reason, none passes.
@@ -246,9 +225,6 @@ tc merge_pass_skip 0 \
 	"# $A: 8 passed, 0 failed, 1 skipped" "# $A: 3 passed, 0 failed, 3 skipped" \
 	"# Totals: pass:11 fail:0 xfail:0 xpass:0 skip:4 error:0" "1\.\.15" \
 	-- --merge "$tmp/merged" "$tmp/lane-pass" "$tmp/lane-skip"
-ck merge_files junit_check "$tmp/merged/junit.xml" 'len(r.findall("testsuite")) == 2'
-ck merge_json pycheck "$tmp/merged/results.json" \
-	'j["verdict"] == "pass" and [l["verdict"] for l in j["lanes"]] == ["pass", "skip"]'
 tc merge_all_skip 4 "# Totals: pass:6 fail:0 xfail:0 xpass:0 skip:6 error:0" \
 	-- --merge "$tmp/merged2" "$tmp/lane-skip" "$tmp/lane-skip"
 tc merge_fail 1 \

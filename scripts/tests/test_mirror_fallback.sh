@@ -59,29 +59,32 @@ ktap_plan 9
 
 fetch newest 7.9.1+deb13 7.9.1-1 newest
 ktap_check "newest falls back past the broken uploads to 7.9.1 (exit $rc)" \
-	'[ $rc -eq 0 ] && grep -qx "KVER=7.9.1-1" "$out/newest.out"'
+	ktap_rc_and 0 grep -qx "KVER=7.9.1-1" "$out/newest.out"
 ktap_check "newest says why 7.9.3 was skipped: the image package, truncated" \
-	'grep -q "^# skipping linux 7.9.3+deb13 (Debian 7.9.3-1): linux-binary-unsigned-7.9.3+deb13-amd64:amd64 7.9.3-1: .*\(size\|Hash\|hash\)" "$out/newest.err"'
+	grep -q "^# skipping linux 7.9.3+deb13 (Debian 7.9.3-1): linux-binary-unsigned-7.9.3+deb13-amd64:amd64 7.9.3-1: .*\(size\|Hash\|hash\)" "$out/newest.err"
 ktap_check "newest says why 7.9.2 was skipped: the headers package, 404" \
-	'grep -q "^# skipping linux 7.9.2+deb13 (Debian 7.9.2-1): linux-headers-7.9.2+deb13-amd64:amd64 7.9.2-1: .*404" "$out/newest.err"'
+	grep -q "^# skipping linux 7.9.2+deb13 (Debian 7.9.2-1): linux-headers-7.9.2+deb13-amd64:amd64 7.9.2-1: .*404" "$out/newest.err"
 ktap_check "the reasons do not name the mirror's address" \
-	'! grep -q "127.0.0.1" "$out/newest.err"'
+	ktap_not grep -q "127.0.0.1" "$out/newest.err"
 
 fetch pin-broken 7.9.2+deb13 7.9.2-1 pin
+never_replaced() { ! grep -q "^KVER=" "$out/pin-broken.out" && ! grep -q "7.9.1" "$out/pin-broken.err"; }
 ktap_check "a pin the mirror cannot serve fails, naming the package and the 404 (exit $rc)" \
-	'[ $rc -eq 1 ] && grep -q "error: pin kernel-amd64 (linux 7.9.2+deb13, Debian 7.9.2-1) cannot be fetched: linux-headers-7.9.2+deb13-amd64:amd64 7.9.2-1: .*404" "$out/pin-broken.err"'
-ktap_check "a failed pin is never replaced by another version" \
-	'! grep -q "^KVER=" "$out/pin-broken.out" && ! grep -q "7.9.1" "$out/pin-broken.err"'
+	ktap_rc_and 1 grep -q "error: pin kernel-amd64 (linux 7.9.2+deb13, Debian 7.9.2-1) cannot be fetched: linux-headers-7.9.2+deb13-amd64:amd64 7.9.2-1: .*404" "$out/pin-broken.err"
+ktap_check "a failed pin is never replaced by another version" never_replaced
 
 fetch pin-whole 7.9.1+deb13 7.9.1-1 pin
-ktap_check "a pin the mirror serves is fetched (exit $rc)" \
-	'[ $rc -eq 0 ] && grep -qx "KVER=7.9.1-1" "$out/pin-whole.out" && [ -s "$(sed -n "s/^DEB_IMAGE=//p" "$out/pin-whole.out")" ]'
+pin_fetched() {
+	[ "$rc" -eq 0 ] && grep -qx "KVER=7.9.1-1" "$out/pin-whole.out" &&
+		[ -s "$(sed -n "s/^DEB_IMAGE=//p" "$out/pin-whole.out")" ]
+}
+ktap_check "a pin the mirror serves is fetched (exit $rc)" pin_fetched
 
 fetch pin-unlisted 7.9.0+deb13 7.9.0-1 pin
 ktap_check "a pin the index does not list fails with that reason (exit $rc)" \
-	'[ $rc -eq 1 ] && grep -q "no image package of that version in the mirror.s index" "$out/pin-unlisted.err"'
+	ktap_rc_and 1 grep -q "no image package of that version in the mirror.s index" "$out/pin-unlisted.err"
 
 fetch none-left 7.9.1+deb13 7.9.1-1 7.9.3+deb13
 ktap_check "no fetchable candidate left: a clear error (exit $rc)" \
-	'[ $rc -eq 1 ] && grep -q "error: no Debian kernel matching .7.9.3+deb13. for amd64 can be fetched: all 1 candidates failed" "$out/none-left.err"'
+	ktap_rc_and 1 grep -q "error: no Debian kernel matching .7.9.3+deb13. for amd64 can be fetched: all 1 candidates failed" "$out/none-left.err"
 ktap_finish

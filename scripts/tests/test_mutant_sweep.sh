@@ -37,18 +37,22 @@ rm -rf "$out"
 	"$top/mutants/02-enable-pause-check-off-by-one.patch" > "$out.log" 2>&1
 rc=$?
 sed -n 's/^# killed/# killed/p' "$out.log"
-ktap_check "the harness exits 1: one mutant survived (got $rc)" '[ $rc -eq 1 ]'
-ktap_check "the panicking mutant is killed by its crash" \
-	'[ "$(verdict 90-selftest-panics)" = killed ] && detail 90-selftest-panics | grep -q "guest:completed"'
-ktap_check "the mutants after the crash ran in a second boot" \
-	'[ "$(field boots)" = 2 ] && [ "$(verdict 91-selftest-equivalent)" = survived ]'
-ktap_check "the mutant before the crash is killed by its cases, not by the crash" \
-	'[ "$(verdict 01-enable-counts-while-paused)" = killed ] &&
-	 detail 01-enable-counts-while-paused | grep -q calls_ignored_while_paused &&
-	 ! detail 01-enable-counts-while-paused | grep -q guest:completed'
+# killed_by MUTANT CASE: killed, CASE among the cases that caught it.
+killed_by() { [ "$(verdict "$1")" = killed ] && detail "$1" | grep -q "$2"; }
+before_crash() {
+	killed_by 01-enable-counts-while-paused calls_ignored_while_paused &&
+		! detail 01-enable-counts-while-paused | grep -q guest:completed
+}
+second_boot() { [ "$(field boots)" = 2 ] && [ "$(verdict 91-selftest-equivalent)" = survived ]; }
+parts_kept() {
+	[ -s "$out/90-selftest-panics/amd64/console.log" ] &&
+		[ -s "$out/02-enable-pause-check-off-by-one/amd64/results.json" ]
+}
+ktap_check "the harness exits 1: one mutant survived (got $rc)" [ "$rc" -eq 1 ]
+ktap_check "the panicking mutant is killed by its crash" killed_by 90-selftest-panics guest:completed
+ktap_check "the mutants after the crash ran in a second boot" second_boot
+ktap_check "the mutant before the crash is killed by its cases, not by the crash" before_crash
 ktap_check "the mutant after the crash is killed by its cases" \
-	'[ "$(verdict 02-enable-pause-check-off-by-one)" = killed ] &&
-	 detail 02-enable-pause-check-off-by-one | grep -q calls_ignored_while_paused'
-ktap_check "each mutant keeps its part: console and verdict files" \
-	'[ -s "$out/90-selftest-panics/amd64/console.log" ] && [ -s "$out/02-enable-pause-check-off-by-one/amd64/results.json" ]'
+	killed_by 02-enable-pause-check-off-by-one calls_ignored_while_paused
+ktap_check "each mutant keeps its part: console and verdict files" parts_kept
 ktap_finish
