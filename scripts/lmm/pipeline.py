@@ -125,11 +125,13 @@ def fetch_xen(pin: str, log: Optional[str] = None) -> str:
 
 
 def build_modules(kdir: str, out: str, make_args: Sequence[str] = (),
-                  quiet: bool = True) -> List[str]:
+                  quiet: bool = True, cache: bool = False) -> List[str]:
     """Build the modules against KDIR into OUT; their paths.  quiet: the
-    step's own messages go to OUT/build-modules.log, not stderr."""
+    step's own messages go to OUT/build-modules.log, not stderr.  cache:
+    reuse an earlier build with the same inputs (build-modules --cache;
+    only for a header tree that never changes in place)."""
     log = os.path.join(out, "build-modules.log") if quiet else None
-    argv = [script("build-modules"), "--kdir", kdir, "--out", out]
+    argv = [script("build-modules"), "--kdir", kdir, "--out", out] + (["--cache"] if cache else [])
     if make_args:
         argv += ["--"] + list(make_args)
     try:

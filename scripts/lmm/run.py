@@ -135,8 +135,10 @@ def run_lane(lane: lanes.Lane, args, out: str) -> int:
         f.write(env_text)
     setup.at("build modules")
     build = os.path.join(d, "build")
+    # Debian's header trees never change in place: an unchanged build is
+    # reused.  A --kdir tree may be edited (mutated headers): always built.
     stage("build modules (%s, %s)" % (arch, env.get("KREL", "?")), pipeline.build_modules,
-          args.kdir or env["KDIR"], build, quiet=False)
+          args.kdir or env["KDIR"], build, quiet=False, cache=not args.kdir)
     setup.at("initramfs")
     ko = os.path.join(build, "lazy_mmu_test.ko")
     margs = " ".join(filter(None, ["cases=" + args.cases if args.cases else "",

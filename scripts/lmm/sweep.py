@@ -27,7 +27,11 @@ mutant run was killed; 1 if one survived, did not apply or did not build,
 or a baseline failed; 2 usage.
 
   sweep.py [--lane NAME]... [--kernel pin|VER] [--out DIR] [--timeout SEC]
-           [--jobs N] MUTANT_OR_DIR...
+           [--jobs N] [--boot-each] MUTANT_OR_DIR...
+
+--boot-each gives every mutant a boot of its own (baseline, mutant,
+control): the reference the sweep's verdicts and times are compared with
+(scripts/bench).
 """
 
 import argparse
@@ -287,6 +291,8 @@ def parse_args(argv):
     p.add_argument("--timeout", type=int, default=BOOT_SECS,
                    help="hard limit of a boot with one mutant (default %d); each further "
                         "module adds %d s" % (BOOT_SECS, PART_SECS))
+    p.add_argument("--boot-each", action="store_true",
+                   help="one boot per mutant (the reference the sweep is measured against)")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 2,
                    help="module builds in parallel (default: the number of CPUs)")
     p.add_argument("mutants", nargs="+", metavar="MUTANT_OR_DIR")
@@ -328,7 +334,8 @@ def main(argv=None) -> int:
                                                    time.monotonic() - t0))
             # The lanes' guests side by side (each QEMU is one process).
             runs = [pool.submit(s.run, [m.name for m in mutants
-                                        if m.runs_on(s.lane.arch.name) and m.name in s.modules])
+                                        if m.runs_on(s.lane.arch.name) and m.name in s.modules],
+                                args.boot_each)
                     for s in sweeps]
             for r in runs:
                 r.result()
