@@ -22,7 +22,7 @@ KERNEL_VERSION ?= pin
 MUTANTS ?= mutants
 KUNIT_ARCH ?= x86_64 arm64
 
-.PHONY: all modules clean help run check check-newest lanes mutate kunit gate
+.PHONY: all modules clean help run check check-newest lanes mutate kunit gate bench
 
 all: modules
 
@@ -49,6 +49,9 @@ lanes:
 kunit:
 	scripts/kunit $(foreach a,$(KUNIT_ARCH),--arch $(a)) $(if $(KSRC),--ksrc $(KSRC))
 
+bench:
+	scripts/bench $(foreach a,$(LANE),--lane $(a))
+
 mutate:
 	scripts/mutate $(if $(TREE),--tree $(TREE),$(foreach a,$(LANE),--lane $(a)) --kernel $(KERNEL_VERSION)) $(MUTANTS)
 
@@ -68,6 +71,7 @@ help:
 	@echo '  check-newest       the newest lanes on the newest kernels the mirror serves; pins behind'
 	@echo '  mutate             mutation harness: MUTANTS=$(MUTANTS) LANE="$(LANE)"'
 	@echo '                     TREE=x86_64|arm64|powerpc: on the kunit.py debug kernel, beside upstream'"'"'s test'
+	@echo '  bench              where the time goes: warm run split per lane, sweep vs boot-per-mutant, make check steps'
 	@echo '  kunit              kunit.py lane on a debug kernel: KUNIT_ARCH="$(KUNIT_ARCH)" [KSRC=tree]'
 	@echo '  gate               gate a patch series: SERIES=<patch dir|mbox|git range> [KSRC=tree]'
 	@echo '  clean              remove build products'
