@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-only
+# shellcheck shell=bash
 # Shared helpers for the scripts in this directory.  Source it; do not run it.
 #
 # Everything downloaded or built lives under one cache directory:
@@ -11,10 +12,8 @@ LMM_CACHE=${LMM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lazy-mmu-tests}
 LMM_SUITES=${LMM_SUITES:-"trixie trixie-backports sid experimental"}
 LMM_BUILDROOT_SUITE=${LMM_BUILDROOT_SUITE:-trixie}
 
-KSFT_PASS=0
-KSFT_FAIL=1
-KSFT_SKIP=4
-
+# lmm_t0: when the script started (for secs_since in the scripts).
+# shellcheck disable=SC2034
 lmm_t0=$EPOCHREALTIME
 
 # secs_since T0: seconds elapsed since an $EPOCHREALTIME reading.

@@ -62,6 +62,7 @@ interrupted() {
 		notok interrupted "expected a non-zero exit within 15 s, got $rc after $secs s"
 	elif [ -n "$left" ]; then
 		notok interrupted "QEMU still running after the interrupt: PID $left"
+		# shellcheck disable=SC2086  # a list of PIDs
 		kill $left 2> /dev/null
 	elif grep -qF "$dir" /proc/mounts; then
 		notok interrupted "a mount of the run is left behind"
