@@ -402,4 +402,11 @@ def report(mutants: List[Mutant], sweeps: List[LaneSweep], out: str, secs: float
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        # The builds and guests saw Ctrl-C too and are gone (each header
+        # copy is dropped as its build ends): die of SIGINT.
+        import signal
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
