@@ -6,7 +6,8 @@
 #   1. xen-pv-lazy-mmu.mbox fixes the Xen PV pause-count bug:
 #      exit 0, the Xen lane's state cases newly passing, nothing newly failing.
 #   2. arm64-update-range-prot-unnested/ re-breaks arm64 update_range_prot():
-#      exit 1, the linear-map cases newly failing in the arm64 lanes.
+#      exit 1, the linear-map cases newly failing in the arm64 lanes, and
+#      failing again when the gate runs the series' lanes a second time.
 #   3. a patch that does not apply: exit 1 before anything is built.
 #
 #   test_gate.sh [OUTDIR]
@@ -42,7 +43,7 @@ for c in json.load(open(sys.argv[1]))["cases"]:
 ' "$g/results.json" 2>/dev/null
 }
 
-ktap_plan 9
+ktap_plan 10
 
 # changed LANE CASE CHANGE: the gate reported CHANGE for that case.
 changed() { [ "$(change "$1" "$2")" = "$3" ]; }
@@ -67,6 +68,8 @@ ktap_check "arm64 breakage: linear_map_debug_pagealloc newly failing (plain modu
 	changed kunit-kernel-arm64-kmod :linear_map_debug_pagealloc regression
 ktap_check "arm64 breakage: the gate verdict says REGRESSION" \
 	grep -q "^# gate verdict: REGRESSION" "$g/results.ktap"
+ktap_check "arm64 breakage: the regression failed again when the series' lanes ran a second time" \
+	grep -q "linear_map_debug_pagealloc: .*again when run a second time" "$g/results.ktap"
 
 g=$out/no-apply
 mkdir -p "$g.series"
