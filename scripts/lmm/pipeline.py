@@ -42,6 +42,20 @@ def kv(text: str) -> Dict[str, str]:
     return out
 
 
+# The steps running now (from any thread), for terminate_all().
+RUNNING = set()
+
+
+def terminate_all() -> None:
+    """SIGTERM to every step still running (a SIGTERM to the caller does
+    not reach them, unlike Ctrl-C, which the whole process group gets)."""
+    for p in list(RUNNING):
+        try:
+            p.terminate()
+        except OSError:
+            pass
+
+
 def _run(step: str, argv: Sequence[str], log: Optional[str] = None,
          env: Optional[Dict[str, str]] = None, ok=(0,), capture: bool = True,
          echo: bool = False) -> Tuple[int, str]:
@@ -59,6 +73,7 @@ def _run(step: str, argv: Sequence[str], log: Optional[str] = None,
     try:
         p = subprocess.Popen(list(argv), stdout=subprocess.PIPE if capture else None,
                              stderr=err, env=full, stdin=subprocess.DEVNULL)
+        RUNNING.add(p)
         while rc is None:
             try:
                 if capture:
@@ -71,6 +86,7 @@ def _run(step: str, argv: Sequence[str], log: Optional[str] = None,
             except KeyboardInterrupt:
                 interrupted = True
     finally:
+        RUNNING.discard(locals().get("p"))
         if err:
             err.close()
     if interrupted:

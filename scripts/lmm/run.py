@@ -136,9 +136,10 @@ def run_lane(lane: lanes.Lane, args, out: str) -> int:
     setup.at("build modules")
     build = os.path.join(d, "build")
     # Debian's header trees never change in place: an unchanged build is
-    # reused.  A --kdir tree may be edited (mutated headers): always built.
+    # reused.  A --kdir tree or a --kernel-env kernel may be edited in
+    # place (mutated headers, a rebuilt tree): always built.
     stage("build modules (%s, %s)" % (arch, env.get("KREL", "?")), pipeline.build_modules,
-          args.kdir or env["KDIR"], build, quiet=False, cache=not args.kdir)
+          args.kdir or env["KDIR"], build, quiet=False, cache=not (args.kdir or args.kernel_env))
     setup.at("initramfs")
     ko = os.path.join(build, "lazy_mmu_test.ko")
     margs = " ".join(filter(None, ["cases=" + args.cases if args.cases else "",
@@ -220,7 +221,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             print("run: lane %s: %s" % (name, e), file=sys.stderr)
         log("lane %s: rc %d, %.1f s" % (name, rc, time.monotonic() - t0))
         if not os.path.exists(os.path.join(out, name, "results.json")):
-            runner_error(name, out, Setup(os.path.join(out, name)).step(), "rc %d" % rc)
+            try:
+                runner_error(name, out, Setup(os.path.join(out, name)).step(), "rc %d" % rc)
+            except (StepError, OSError) as e:
+                print("run: lane %s: no verdict could be written: %s" % (name, e), file=sys.stderr)
         dirs.append(os.path.join(out, name))
     sys.stdout.flush()
     rc = pipeline.verdict(out, ["--merge", out] + dirs, capture=False)[0]

@@ -18,7 +18,10 @@ own (scripts/ktap-verdict --split), between the unmutated module run first
 (the control: a mutant that left the kernel in a bad state makes it fail,
 and then every mutant of that boot is run again in a boot of its own).  A
 mutant is killed when one of its cases fails, or when the guest crashes or
-hangs in its part; the guest then boots again for the mutants after it.
+hangs in its part while it ran first in its boot (so that no earlier
+mutant can have caused it): a crash after other mutants splits the boot,
+those before it boot again with a control, the crasher boots first with
+the ones after it.
 
 Output (OUT, default out/mutate-<date>-<time>): OUT/<lane>/boot-N/ per boot
 (console, the parts' verdicts), OUT/<mutant>/<lane> -> its part, and on
@@ -36,10 +39,12 @@ control): the reference the sweep's verdicts and times are compared with
 
 import argparse
 import concurrent.futures
+import glob
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -112,7 +117,15 @@ def collect(inputs: List[str]) -> List[Mutant]:
             raise UsageError("no such mutant file (*.patch) or directory: %s" % i)
     if not paths:
         raise UsageError("no *.patch mutant found in: %s" % " ".join(inputs))
-    return [read_mutant(p, n) for n, p in enumerate(paths, 1)]
+    mutants = [read_mutant(p, n) for n, p in enumerate(paths, 1)]
+    names = [m.name for m in mutants]
+    for m in mutants:
+        if names.count(m.name) > 1 or m.name in ("baseline", "control"):
+            raise UsageError("%s: its name (%s) is taken: every mutant needs a file name of its own"
+                             " (and not baseline or control)" % (m.path, m.name))
+        if not re.match(r"^[A-Za-z0-9_.+-]+$", m.name):
+            raise UsageError("%s: a mutant's file name may hold only letters, digits and _.+-" % m.path)
+    return mutants
 
 
 def failing_cases(results: dict) -> List[str]:
@@ -143,7 +156,8 @@ class LaneSweep:
         self.out = out
         self.boots = 0
         self.results: Dict[str, Result] = {}
-        self.modules: Dict[str, str] = {}       # mark -> module path
+        self.modules: Dict[str, str] = {}       # mutant name (or baseline) -> module path
+        self.marks: Dict[str, str] = {"baseline": "baseline", "control": "control"}
         self.kernel: Dict[str, str] = {}
         self.xen: Optional[str] = None
         self.secs = {"build": 0.0, "boot": 0.0}
@@ -163,17 +177,18 @@ class LaneSweep:
         try:
             kdir = pipeline.headers_copy(self.root, self.kernel["KDIR"], copy)
             common = self.root + re.sub(r"-arch$", "-common", kdir)
-            d = os.path.join(self.dir, "build", m.name)
-            os.makedirs(d, exist_ok=True)
-            with open(m.path, "rb") as patch, open(os.path.join(d, "patch.log"), "wb") as plog:
+            plog_path = os.path.join(self.dir, "patch", m.name + ".log")
+            os.makedirs(os.path.dirname(plog_path), exist_ok=True)
+            with open(m.path, "rb") as patch, open(plog_path, "wb") as plog:
                 p = subprocess.run(["patch", "-p1", "-s", "--fuzz=0", "-d", common],
                                    stdin=patch, stdout=plog, stderr=subprocess.STDOUT)
             if p.returncode:
-                with open(os.path.join(d, "patch.log"), errors="replace") as f:
+                with open(plog_path, errors="replace") as f:
                     first = f.readline().strip()
                 self.results[m.name] = Result("error", "does not apply: " + first)
                 return
             self.modules[m.name] = self.build(m.name, m.module, kdir)
+            self.marks[m.name] = m.module
         except StepError as e:
             self.results[m.name] = Result("error", str(e))
         finally:
@@ -196,18 +211,19 @@ class LaneSweep:
         self.secs["build"] = time.monotonic() - t0
 
     # -- boots
-    def boot(self, marks: List[str]) -> dict:
-        """One guest: baseline, the marks' modules, control.  The parts'
-        verdicts by mark, and the boot's directory."""
+    def boot(self, names: List[str]) -> dict:
+        """One guest: baseline, the mutants' modules, control.  Each part
+        is marked with its module's name (lmm_mNN: always a valid, unique
+        mark).  The parts' verdicts by mutant name, in console order."""
         self.boots += 1
         d = os.path.join(self.dir, "boot-%d" % self.boots)
         shutil.rmtree(d, ignore_errors=True)
         os.makedirs(d)
-        order = ["baseline"] + marks + ["control"]
+        order = ["baseline"] + names + ["control"]
         entries = []
-        for mark in order:
-            ko = self.modules["baseline" if mark == "control" else mark]
-            entries += [("mark", mark), ("taskstate", ko), ("module", ko)]
+        for name in order:
+            ko = self.modules["baseline" if name == "control" else name]
+            entries += [("mark", self.marks[name]), ("taskstate", ko), ("module", ko)]
         initrd = pipeline.initramfs(self.lane.arch.name, os.path.join(d, "initrd.gz"), entries,
                                     os.path.join(d, "initramfs.log"))
         timeout = self.args.timeout + PART_SECS * (len(order) - 1)
@@ -224,17 +240,26 @@ class LaneSweep:
             args += ["--mmu", self.lane.mmu]
         pipeline.verdict(d, args, os.path.join(d, "verdict.log"))
         index = pipeline.read_json(os.path.join(d, "parts", "sweep.json"))
+        by_mark = {self.marks[n]: n for n in order}
         parts = {}
         for p in index["parts"]:
+            name = by_mark.get(p["name"], "?" + p["name"])
             pdir = os.path.join(d, "parts", p["name"])
-            parts[p["name"]] = dict(p, dir=pdir, results=pipeline.read_json(os.path.join(pdir, "results.json")))
-        return {"dir": d, "status": status, "parts": parts, "order": order}
+            parts[name] = dict(p, dir=pdir, results=pipeline.read_json(os.path.join(pdir, "results.json")))
+        return {"dir": d, "status": status, "parts": parts}
 
-    def run(self, marks: List[str], alone: bool = False) -> None:
-        """Boot until every mark has a result; alone: one boot per mark."""
-        todo = list(marks)
-        while todo:
-            group = todo[:1] if alone else todo
+    def run(self, names: List[str], alone: bool = False) -> None:
+        """Boot until every mutant has a result (alone: one boot each).
+
+        A boot's results stand only if its control, the unmutated module
+        run last, passed; otherwise each of its mutants boots alone.  A
+        mutant whose part the guest died in is killed by that only when it
+        ran first in its boot, so that no earlier mutant can have caused
+        the crash: otherwise the mutants before it boot again as a group
+        (with a control), and it boots first with the ones after it."""
+        queue = [[n] for n in names] if alone else ([list(names)] if names else [])
+        while queue:
+            group = queue.pop(0)
             b = self.boot(group)
             parts = b["parts"]
             base = parts.get("baseline")
@@ -244,40 +269,53 @@ class LaneSweep:
                 raise StepError("baseline (%s)" % self.lane.name,
                                 "%s (%s; see %s): a red baseline makes every kill meaningless"
                                 % (why, fails, b["dir"]))
-            done = [m for m in group if m in parts]
-            for m in done:
-                p = parts[m]
-                if p["verdict"] == "fail":
-                    why = ", ".join(failing_cases(p["results"]))
-                    if not p["finished"]:
-                        why = "the guest did not finish its part (%s): %s" % (b["status"], why)
-                    self.results[m] = Result("killed", why, p["dir"])
-                else:
-                    self.results[m] = Result("survived", "(part verdict %s)" % p["verdict"], p["dir"])
+            # The parts that ran, in the boot's order: a prefix of the group.
+            seen = [n for n in parts if n not in ("baseline", "control")]
+            ran = 0
+            while ran < len(group) and ran < len(seen) and seen[ran] == group[ran]:
+                ran += 1
+            if ran < len(seen):
+                # Parts the boot did not ask for, or out of order: trust none.
+                raise StepError("sweep (%s)" % self.lane.name, "unexpected parts %s in %s"
+                                % (", ".join(seen), b["dir"]))
+            if ran == 0:
+                for m in group:
+                    self.results[m] = Result("error", "no part of the boot ran (%s, %s)"
+                                             % (b["status"], b["dir"]))
+                continue
+            last = parts[group[ran - 1]] if ran else None
+            if ran < len(group) or not last["finished"]:
+                crashed = ran - 1 if last is not None and not last["finished"] else None
+                if crashed == 0:
+                    self.record(group[0], parts[group[0]], b["status"])
+                    rest = group[1:]
+                    if rest:
+                        queue.insert(0, rest)
+                    continue
+                # Not attributable yet: split the boot in two.
+                cut = crashed if crashed is not None else ran
+                queue[:0] = [g for g in (group[:cut], group[cut:]) if g]
+                continue
             control = parts.get("control")
-            if len(done) == len(group) and control and control["verdict"] == "fail" and len(group) > 1:
+            if len(group) > 1 and not (control and control["finished"] and control["verdict"] != "fail"):
                 # Some mutant left the kernel in a state that fails the
                 # unmutated module: no part of this boot is trusted.
+                why = ", ".join(failing_cases(control["results"])) if control else "it did not run"
                 log("%s: the control failed after %d mutants (%s): each again in a boot of its own"
-                    % (self.lane.name, len(group), ", ".join(failing_cases(control["results"]))))
-                for m in group:
-                    del self.results[m]
-                self.run(group, alone=True)
-                return
-            if len(done) < len(group):
-                # The guest died in the last part it began (that mutant
-                # has its verdict: a kill) or between two parts: the rest
-                # boot again.  Each boot gives one result at least, or
-                # none of its mutants gets another boot.
-                if not done:
-                    for m in group:
-                        self.results[m] = Result("error", "no part of the boot ran (%s, %s)"
-                                                 % (b["status"], b["dir"]))
-                    todo = todo[len(group):]
-                else:
-                    todo = group[len(done):] + todo[len(group):]
+                    % (self.lane.name, len(group), why))
+                queue[:0] = [[m] for m in group]
                 continue
-            todo = todo[len(group):]
+            for m in group:
+                self.record(m, parts[m], b["status"])
+
+    def record(self, m: str, p: dict, status: str) -> None:
+        if p["verdict"] == "fail":
+            why = ", ".join(failing_cases(p["results"]))
+            if not p["finished"]:
+                why = "the guest did not finish its part (%s): %s" % (status, why)
+            self.results[m] = Result("killed", why, p["dir"])
+        else:
+            self.results[m] = Result("survived", "(part verdict %s)" % p["verdict"], p["dir"])
 
 
 def parse_args(argv):
@@ -324,24 +362,39 @@ def main(argv=None) -> int:
     out = os.path.abspath(args.out or os.path.join(pipeline.TOP, "out", time.strftime("mutate-%Y%m%d-%H%M%S")))
     os.makedirs(out, exist_ok=True)
     log("output: %s" % out)
+    def terminated(signum, frame):
+        pipeline.terminate_all()
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, terminated)
+    root = None
+    pool = concurrent.futures.ThreadPoolExecutor(args.jobs)
     try:
         root = pipeline.build_root()
         sweeps = [LaneSweep(lane, args, root, out) for lane in chosen]
-        with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-            for s in sweeps:
-                s.prepare([m for m in mutants if m.runs_on(s.lane.arch.name)], pool)
-            log("builds: %d modules in %.1f s" % (sum(len(s.modules) for s in sweeps),
-                                                   time.monotonic() - t0))
-            # The lanes' guests side by side (each QEMU is one process).
-            runs = [pool.submit(s.run, [m.name for m in mutants
-                                        if m.runs_on(s.lane.arch.name) and m.name in s.modules],
-                                args.boot_each)
-                    for s in sweeps]
-            for r in runs:
-                r.result()
+        for s in sweeps:
+            s.prepare([m for m in mutants if m.runs_on(s.lane.arch.name)], pool)
+        log("builds: %d modules in %.1f s" % (sum(len(s.modules) for s in sweeps),
+                                               time.monotonic() - t0))
+        # The lanes' guests side by side (each QEMU is one process).
+        runs = [pool.submit(s.run, [m.name for m in mutants
+                                    if m.runs_on(s.lane.arch.name) and m.name in s.modules],
+                            args.boot_each)
+                for s in sweeps]
+        for r in runs:
+            r.result()
+        pool.shutdown()
     except StepError as e:
+        pool.shutdown(cancel_futures=True)
         print("mutate: error: %s" % e, file=sys.stderr)
         return EXIT_FAIL
+    except KeyboardInterrupt:
+        # Nothing queued starts any more; what runs has seen the signal.
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        if root:
+            for d in glob.glob(os.path.join(root, "usr", "src", "lmm-mut-%d-*" % os.getpid())):
+                shutil.rmtree(d, ignore_errors=True)
     for s in sweeps:
         log("lane %s: %d boot(s), builds %.1f s, guests %.1f s"
             % (s.lane.name, s.boots, s.secs["build"], s.secs["boot"]))
@@ -405,8 +458,7 @@ if __name__ == "__main__":
     try:
         sys.exit(main())
     except KeyboardInterrupt:
-        # The builds and guests saw Ctrl-C too and are gone (each header
-        # copy is dropped as its build ends): die of SIGINT.
-        import signal
+        # The builds and guests saw Ctrl-C too (or SIGTERM was passed on)
+        # and are gone, the header copies removed: die of SIGINT.
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGINT)

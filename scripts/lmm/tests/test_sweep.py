@@ -106,15 +106,41 @@ class BootLoopTest(unittest.TestCase):
         self.assertEqual(lane.results["a"].line(), "killed x")
         self.assertEqual(lane.results["b"].status, "survived")
 
-    def test_a_crash_kills_the_running_mutant_and_the_rest_boot_again(self):
-        lane = FakeLane({("a", "b", "c"): [part("baseline"), part("a"), part("b", "fail", False, ["load"])],
+    def test_a_crash_of_the_first_mutant_kills_it_and_the_rest_boot_again(self):
+        lane = FakeLane({("b", "c"): [part("baseline"), part("b", "fail", False, ["load"])],
                          ("c",): [part("baseline"), part("c", "fail", fails=["y"]), part("control")]})
-        lane.run(["a", "b", "c"])
-        self.assertEqual(lane.booted, [("a", "b", "c"), ("c",)])
-        self.assertEqual(lane.results["a"].status, "survived")
+        lane.run(["b", "c"])
+        self.assertEqual(lane.booted, [("b", "c"), ("c",)])
         self.assertEqual(lane.results["b"].status, "killed")
         self.assertIn("did not finish", lane.results["b"].detail)
         self.assertEqual(lane.results["c"].line(), "killed y")
+
+    def test_a_crash_after_other_mutants_is_not_blamed_yet(self):
+        # An earlier mutant may have broken the kernel: the ones before the
+        # crash boot again with a control, the crasher boots first.
+        lane = FakeLane({("a", "b", "c"): [part("baseline"), part("a"), part("b", "fail", fails=["x"]),
+                                           part("c", "fail", False, ["load"])],
+                         ("a", "b"): [part("baseline"), part("a"), part("b", "fail", fails=["x"]),
+                                      part("control")],
+                         ("c",): [part("baseline"), part("c"), part("control")]})
+        lane.run(["a", "b", "c"])
+        self.assertEqual(lane.booted, [("a", "b", "c"), ("a", "b"), ("c",)])
+        self.assertEqual([lane.results[m].status for m in "abc"], ["survived", "killed", "survived"])
+
+    def test_a_guest_that_died_between_parts(self):
+        lane = FakeLane({("a", "b"): [part("baseline"), part("a", "fail", fails=["x"])],
+                         ("a",): [part("baseline"), part("a", "fail", fails=["x"]), part("control")],
+                         ("b",): [part("baseline"), part("b"), part("control")]})
+        lane.run(["a", "b"])
+        self.assertEqual(lane.booted, [("a", "b"), ("a",), ("b",)])
+        self.assertEqual([lane.results[m].status for m in "ab"], ["killed", "survived"])
+
+    def test_a_missing_control_is_a_failed_one(self):
+        lane = FakeLane({("a", "b"): [part("baseline"), part("a"), part("b")],
+                         ("a",): [part("baseline"), part("a"), part("control")],
+                         ("b",): [part("baseline"), part("b"), part("control")]})
+        lane.run(["a", "b"])
+        self.assertEqual(lane.booted, [("a", "b"), ("a",), ("b",)])
 
     def test_a_failed_control_reruns_each_mutant_alone(self):
         lane = FakeLane({("a", "b"): [part("baseline"), part("a", "fail", fails=["x"]),
