@@ -8,7 +8,6 @@ guest, or a lane that broke before its guest ran), 4 everything skipped,
 2 usage error.
 """
 
-import argparse
 import os
 import re
 import shutil
@@ -17,6 +16,7 @@ import time
 from typing import Dict, List, Optional
 
 from lmm import lanes, pipeline
+from lmm.cli import Parser, log
 from lmm.pipeline import StepError, stage
 
 USAGE_TAIL = """\
@@ -35,17 +35,6 @@ USAGE_TAIL = """\
   -q, --quiet        only the verdict lines
   -v, --verbose      echo the guest console
 """
-
-
-class Parser(argparse.ArgumentParser):
-    def error(self, message):
-        self.print_usage(sys.stderr)
-        print("%s: %s" % (self.prog, message), file=sys.stderr)
-        sys.exit(2)
-
-
-def log(msg: str) -> None:
-    print("# " + msg, file=sys.stderr, flush=True)
 
 
 def usage(table: lanes.Table) -> str:

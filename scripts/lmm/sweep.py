@@ -53,6 +53,7 @@ from typing import Dict, List, Optional
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from lmm import lanes, pipeline  # noqa: E402
+from lmm.cli import die_of_sigint, log  # noqa: E402
 from lmm.pipeline import StepError  # noqa: E402
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -141,10 +142,6 @@ def failing_cases(results: dict) -> List[str]:
                 parts = parts[1:]
         out.append(":".join(parts))
     return sorted(set(out))
-
-
-def log(msg: str) -> None:
-    print("# " + msg, file=sys.stderr, flush=True)
 
 
 class LaneSweep:
@@ -460,5 +457,4 @@ if __name__ == "__main__":
     except KeyboardInterrupt:
         # The builds and guests saw Ctrl-C too (or SIGTERM was passed on)
         # and are gone, the header copies removed: die of SIGINT.
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGINT)
+        die_of_sigint()
