@@ -9,8 +9,27 @@ lines, read as data, never executed).
 An arch entry holds what every lane of one Debian architecture shares:
 the kernel flavour and image, the cross toolchain, the build root's
 packages for it, the busybox pin and QEMU's binary, machine, CPU, console
-and memory.  A lane may override machine, cpu, console and mem, and adds
-kernel command line (append), the MMU it must run on and a Xen pin.
+and memory, and kunit.py's name for it (kunit: arch, make_arch, image).
+A lane may override machine, cpu, console and mem, and adds kernel
+command line (append), the MMU it must run on, a Xen pin and a timeout.
+
+A lane's kind says which kernel it boots:
+  debian      Debian's prebuilt image of the lane's kernel pin (scripts/run);
+  kunit       a build (see below) run by kunit.py: this suite's KUnit
+              module and upstream's lazy_mmu_mode suite (scripts/kunit);
+              machine and cpu, when given, override kunit.py's QEMU config;
+  kunit-kmod  the same build's kernel booting the plain module from an
+              initramfs, through the VM runner (scripts/kunit).
+A build is a kernel made from a source pin (Debian's linux-source, or the
+tree given with --ksrc) plus kunitconfig fragments from kunit/; every
+lane naming it boots that one kernel.  Its boot_warning is a kernel
+warning known to fire once during boot, before any test (tolerated by
+count, never while tests run); gate: scripts/gate runs the build's lanes
+for a series that touches generic code or the build's arch/<srcarch>;
+mutate: how `scripts/mutate --tree BUILD` tests a mutant of the tree,
+"modules" (the modules rebuilt against the unchanged kernel, which works
+where a module can change kernel PTEs) or "rebuild" (the kernel rebuilt
+per mutant).
 
 A pin names one Debian package version that `make check` uses:
   kernel pins: arch, abi (Debian's kernel ABI, as in 7.3.4+deb13) and the
@@ -22,13 +41,15 @@ A pin names one Debian package version that `make check` uses:
 import json
 import os
 import re
+import subprocess
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_TABLE = os.path.join(TOP, "lanes.json")
 
-KINDS = ("debian",)
+KINDS = ("debian", "kunit", "kunit-kmod")
+KUNIT_KINDS = ("kunit", "kunit-kmod")
 MMUS = ("Radix", "Hash")
 
 RE_NAME = re.compile(r"^[a-z0-9][a-z0-9.+-]*$")
@@ -40,13 +61,21 @@ RE_CROSS = re.compile(r"^[a-z0-9_]+-linux-gnu[a-z0-9_]*-$")
 RE_QEMU_OPT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.,=+-]*$")
 RE_CMDLINE = re.compile(r"^[A-Za-z0-9_.,=:/+-]+( [A-Za-z0-9_.,=:/+-]+)*$")
 RE_CONSOLE = re.compile(r"^[a-zA-Z]+[0-9]*$")
+RE_KUNITCONFIG = re.compile(r"^[a-z0-9][a-z0-9_.-]*\.kunitconfig$")
+RE_LANE = re.compile(r"^[a-z0-9][a-z0-9_.+-]*$")
+RE_BUILD = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+RE_KUNIT_ARCH = re.compile(r"^[a-z0-9_]+$")
+RE_PATH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$")
 
 PIN_KEYS = {"arch", "abi", "version", "suite", "package"}
 BOOT_KEYS = {"machine", "cpu", "console", "mem"}
 ARCH_KEYS = {"flavour", "unsigned", "image", "cross", "gcc", "packages",
-             "busybox", "qemu", "lazy_mmu"} | BOOT_KEYS
-LANE_KEYS = {"name", "kind", "arch", "kernel", "default", "newest", "xen",
-             "mmu", "append", "about"} | BOOT_KEYS
+             "busybox", "qemu", "lazy_mmu", "kunit"} | BOOT_KEYS
+KUNIT_ARCH_KEYS = {"arch", "make_arch", "srcarch", "image"}
+BUILD_KEYS = {"arch", "source", "kunitconfig", "boot_warning", "gate", "mutate", "about"}
+MUTATE_MODES = ("modules", "rebuild")
+LANE_KEYS = {"name", "kind", "arch", "kernel", "build", "default", "newest", "xen",
+             "mmu", "append", "timeout", "about"} | BOOT_KEYS
 
 
 class TableError(Exception):
@@ -73,6 +102,16 @@ class Pin:
 
 
 @dataclass(frozen=True)
+class KunitArch:
+    """kunit.py's view of an arch: --arch, make's ARCH, the kernel's
+    source directory under arch/ (SRCARCH), the image in the build."""
+    arch: str
+    make_arch: str
+    srcarch: str
+    image: str
+
+
+@dataclass(frozen=True)
 class Arch:
     name: str
     flavour: str
@@ -88,13 +127,49 @@ class Arch:
     console: str
     mem: int
     lazy_mmu: str
+    kunit: Optional[KunitArch] = None
 
     def fields(self) -> Dict[str, str]:
         return {"arch": self.name, "flavour": self.flavour,
                 "unsigned": "1" if self.unsigned else "", "image": self.image,
                 "cross": self.cross, "gcc": self.gcc, "cc": self.cross + self.gcc,
                 "busybox_pin": self.busybox.name, "qemu": self.qemu,
-                "lazy_mmu": self.lazy_mmu}
+                "lazy_mmu": self.lazy_mmu,
+                "kunit_arch": self.kunit.arch if self.kunit else ""}
+
+
+@dataclass(frozen=True)
+class Build:
+    """A kernel built from a source pin plus kunitconfig fragments."""
+    name: str
+    arch: Arch
+    source: Pin
+    kunitconfig: tuple
+    boot_warning: str = ""
+    gate: bool = False      # scripts/gate runs it for a series touching its arch
+    mutate: str = "modules"     # how scripts/mutate --tree tests a mutant on it
+    about: str = ""
+
+    def toolchain(self, native: bool) -> Tuple[List[str], List[str]]:
+        """kunit.py's options and the module build's make arguments for
+        this build: the arch's gcc, natively on the build root's own
+        arch (native), else through its cross prefix."""
+        a = self.arch
+        cross = "" if native else a.cross
+        cc = cross + a.gcc
+        kunit = ["--arch=" + a.kunit.arch] + (["--cross_compile=" + cross] if cross else [])
+        kunit += ["--make_options", "CC=ccache " + cc, "--make_options", "HOSTCC=" + a.gcc]
+        make = ["ARCH=" + a.kunit.make_arch] + (["CROSS_COMPILE=" + cross] if cross else [])
+        make += ["CC=" + cc, "HOSTCC=" + a.gcc]
+        return kunit, make
+
+    def fields(self, native: bool) -> Dict[str, str]:
+        """The build as key=value data for the shell steps."""
+        return {"build": self.name, "arch": self.arch.name,
+                "kunit_arch": self.arch.kunit.arch, "make_arch": self.arch.kunit.make_arch,
+                "srcarch": self.arch.kunit.srcarch, "image": self.arch.kunit.image,
+                "kunitconfig": " ".join(self.kunitconfig), "mutate": self.mutate,
+                "make": " ".join(self.toolchain(native)[1])}
 
 
 @dataclass(frozen=True)
@@ -112,11 +187,19 @@ class Lane:
     newest: bool = False
     xen: Optional[Pin] = None
     mmu: str = ""
+    build: Optional[Build] = None
+    timeout: int = 0        # 0: the runner's default
     about: str = ""
+
+    @property
+    def is_kunit(self) -> bool:
+        return self.kind in KUNIT_KINDS
 
     def fields(self) -> Dict[str, str]:
         """The lane as flat key=value data for the shell steps."""
-        f = {"name": self.name, "kind": self.kind}
+        f = {"name": self.name, "kind": self.kind,
+             "build": self.build.name if self.build else "",
+             "timeout": str(self.timeout) if self.timeout else ""}
         f.update(self.arch.fields())
         f.update({"machine": self.machine, "cpu": self.cpu,
                   "console": self.console, "mem": str(self.mem),
@@ -133,8 +216,13 @@ class Lane:
 def table_line(lane: Lane) -> str:
     """A lane on one line, name first (scripts/lanes, usage texts)."""
     k = lane.kernel
-    extra = [f"{lane.arch.qemu} -M {lane.machine.split(',')[0]} -cpu {lane.cpu}",
-             f"console={lane.console}"]
+    if lane.kind == "kunit":
+        extra = [f"kunit.py --arch={lane.arch.kunit.arch}"]
+        if lane.cpu:
+            extra.append(f"-cpu {lane.cpu}")
+    else:
+        extra = [f"{lane.arch.qemu} -M {lane.machine.split(',')[0]} -cpu {lane.cpu}",
+                 f"console={lane.console}"]
     if lane.append:
         extra.append(lane.append)
     if lane.mmu:
@@ -145,8 +233,12 @@ def table_line(lane: Lane) -> str:
         extra.append("default")
     if lane.newest:
         extra.append("newest")
-    return (f"{lane.name:<13} {lane.kind:<7} {lane.arch.name:<8} "
-            f"{k.abi} ({k.version})  {'  '.join(extra)}")
+    if lane.build:
+        kernel = f"{k.package} {k.version} + {'+'.join(lane.build.kunitconfig)}"
+    else:
+        kernel = f"{k.abi} ({k.version})"
+    return (f"{lane.name:<33} {lane.kind:<10} {lane.arch.name:<8} "
+            f"{kernel}  {'  '.join(extra)}")
 
 
 def _lookup(what: str, plural: str, entries: dict, name: str):
@@ -162,6 +254,7 @@ def _lookup(what: str, plural: str, entries: dict, name: str):
 class Table:
     pins: Dict[str, Pin] = field(default_factory=dict)
     arches: Dict[str, Arch] = field(default_factory=dict)
+    builds: Dict[str, Build] = field(default_factory=dict)
     lanes: List[Lane] = field(default_factory=list)
 
     def arch(self, name: str) -> Arch:
@@ -184,11 +277,22 @@ class Table:
     def pin(self, name: str) -> Pin:
         return _lookup("pin", "pins", self.pins, name)
 
-    def default_lanes(self) -> List[Lane]:
-        return [lane for lane in self.lanes if lane.default]
+    def build(self, name: str) -> Build:
+        return _lookup("build", "builds", self.builds, name)
+
+    def default_lanes(self, kinds=("debian",)) -> List[Lane]:
+        """The lanes a runner runs when none is named: make run's (Debian
+        images) or, with kinds=KUNIT_KINDS, make kunit's."""
+        return [lane for lane in self.lanes if lane.default and lane.kind in kinds]
 
     def newest_lanes(self) -> List[Lane]:
         return [lane for lane in self.lanes if lane.newest]
+
+    def build_lanes(self, build: str, xen: bool = False) -> List[Lane]:
+        """Every lane booting BUILD's kernel, in table order (xen: with
+        the Xen lanes)."""
+        return [lane for lane in self.lanes if lane.build and lane.build.name == build
+                and (xen or not lane.xen)]
 
 
 def _str(entry: str, obj: dict, key: str, pattern=None,
@@ -215,6 +319,18 @@ def _unknown(entry: str, obj: dict, known: set) -> None:
         raise TableError(f"{entry}: unknown field(s) {', '.join(extra)}")
 
 
+def _entry(kind: str, name: str, pattern, obj, keys: set) -> str:
+    """How a named entry of KIND is called in messages, once its name
+    and fields are known to be sound."""
+    entry = f"{kind} '{name}'"
+    if not pattern.match(name):
+        raise TableError(f"{entry}: bad {kind} name")
+    if not isinstance(obj, dict):
+        raise TableError(f"{entry}: must be an object")
+    _unknown(entry, obj, keys)
+    return entry
+
+
 def _mem(entry: str, obj: dict, required: bool) -> int:
     if "mem" not in obj:
         if required:
@@ -234,16 +350,21 @@ def _flag(entry: str, obj: dict, key: str) -> bool:
 
 
 def parse_arch(name: str, obj, pins: Dict[str, Pin]) -> Arch:
-    entry = f"arch '{name}'"
-    if not RE_NAME.match(name):
-        raise TableError(f"{entry}: bad arch name")
-    if not isinstance(obj, dict):
-        raise TableError(f"{entry}: must be an object")
-    _unknown(entry, obj, ARCH_KEYS)
+    entry = _entry("arch", name, RE_NAME, obj, ARCH_KEYS)
     packages = obj.get("packages")
     if (not isinstance(packages, list) or
             not all(isinstance(p, str) and RE_PACKAGE.match(p) for p in packages)):
         raise TableError(f"{entry}: 'packages' must be a list of Debian package names")
+    kunit = None
+    if "kunit" in obj:
+        k = obj["kunit"]
+        if not isinstance(k, dict):
+            raise TableError(f"{entry}: 'kunit' must be an object")
+        _unknown(f"{entry} kunit", k, KUNIT_ARCH_KEYS)
+        kunit = KunitArch(arch=_str(f"{entry} kunit", k, "arch", RE_KUNIT_ARCH),
+                          make_arch=_str(f"{entry} kunit", k, "make_arch", RE_KUNIT_ARCH),
+                          srcarch=_str(f"{entry} kunit", k, "srcarch", RE_KUNIT_ARCH),
+                          image=_str(f"{entry} kunit", k, "image", RE_PATH))
     bname = _str(entry, obj, "busybox")
     bb = pins.get(bname)
     if bb is None or bb.is_kernel or bb.arch != name:
@@ -258,16 +379,32 @@ def parse_arch(name: str, obj, pins: Dict[str, Pin]) -> Arch:
                 cpu=_str(entry, obj, "cpu", RE_QEMU_OPT),
                 console=_str(entry, obj, "console", RE_CONSOLE),
                 mem=_mem(entry, obj, True),
-                lazy_mmu=_str(entry, obj, "lazy_mmu"))
+                lazy_mmu=_str(entry, obj, "lazy_mmu"), kunit=kunit)
+
+
+def parse_build(name: str, obj, pins: Dict[str, Pin], arches: Dict[str, Arch]) -> Build:
+    entry = _entry("build", name, RE_BUILD, obj, BUILD_KEYS)
+    aname = _str(entry, obj, "arch")
+    if aname not in arches:
+        raise TableError(f"{entry}: arch '{aname}' is not in 'arches'")
+    if arches[aname].kunit is None:
+        raise TableError(f"{entry}: arch '{aname}' has no 'kunit' entry")
+    sname = _str(entry, obj, "source")
+    if sname not in pins or pins[sname].is_kernel:
+        raise TableError(f"{entry}: source '{sname}' is not a package pin")
+    frags = obj.get("kunitconfig")
+    if (not isinstance(frags, list) or not frags or
+            not all(isinstance(f, str) and RE_KUNITCONFIG.match(f) for f in frags)):
+        raise TableError(f"{entry}: 'kunitconfig' must be a list of kunit/*.kunitconfig names")
+    return Build(name=name, arch=arches[aname], source=pins[sname], kunitconfig=tuple(frags),
+                 boot_warning=_str(entry, obj, "boot_warning", required=False),
+                 gate=_flag(entry, obj, "gate"),
+                 mutate=_str(entry, obj, "mutate", choices=MUTATE_MODES, required=False) or "modules",
+                 about=_str(entry, obj, "about", required=False))
 
 
 def parse_pin(name: str, obj) -> Pin:
-    entry = f"pin '{name}'"
-    if not RE_NAME.match(name):
-        raise TableError(f"{entry}: bad pin name")
-    if not isinstance(obj, dict):
-        raise TableError(f"{entry}: must be an object")
-    _unknown(entry, obj, PIN_KEYS)
+    entry = _entry("pin", name, RE_NAME, obj, PIN_KEYS)
     abi = _str(entry, obj, "abi", RE_ABI, required=False)
     package = _str(entry, obj, "package", RE_PACKAGE, required=False)
     if bool(abi) == bool(package):
@@ -278,23 +415,48 @@ def parse_pin(name: str, obj) -> Pin:
                abi=abi, package=package)
 
 
-def parse_lane(obj, pins: Dict[str, Pin], arches: Dict[str, Arch]) -> Lane:
+def _timeout(entry: str, obj: dict) -> int:
+    if "timeout" not in obj:
+        return 0
+    t = obj["timeout"]
+    if not isinstance(t, int) or isinstance(t, bool) or not 1 <= t <= 86400:
+        raise TableError(f"{entry}: 'timeout' must be seconds between 1 and 86400, not {t!r}")
+    return t
+
+
+def parse_lane(obj, pins: Dict[str, Pin], arches: Dict[str, Arch],
+               builds: Optional[Dict[str, Build]] = None) -> Lane:
     if not isinstance(obj, dict):
         raise TableError(f"lane entry {obj!r}: must be an object")
-    name = _str("lane", obj, "name", RE_NAME)
+    name = _str("lane", obj, "name", RE_LANE)
     entry = f"lane '{name}'"
     _unknown(entry, obj, LANE_KEYS)
     kind = _str(entry, obj, "kind", choices=KINDS)
-    aname = _str(entry, obj, "arch")
-    if aname not in arches:
-        raise TableError(f"{entry}: arch '{aname}' is not in 'arches'")
-    arch = arches[aname]
-    kname = _str(entry, obj, "kernel")
-    if kname not in pins or not pins[kname].is_kernel:
-        raise TableError(f"{entry}: kernel '{kname}' is not a kernel pin")
-    kernel = pins[kname]
-    if kernel.arch != aname:
-        raise TableError(f"{entry}: kernel pin '{kname}' is for {kernel.arch}, the lane is {aname}")
+    build = None
+    if kind in KUNIT_KINDS:
+        # The kernel is the build's: its arch and source pin.
+        for key in ("kernel", "arch", "newest"):
+            if key in obj:
+                raise TableError(f"{entry}: a {kind} lane takes its {key} from its build")
+        bname = _str(entry, obj, "build")
+        if bname not in (builds or {}):
+            raise TableError(f"{entry}: build '{bname}' is not in 'builds'")
+        build = builds[bname]
+        arch, kernel = build.arch, build.source
+        aname = arch.name
+    else:
+        if "build" in obj:
+            raise TableError(f"{entry}: only kunit lanes name a build")
+        aname = _str(entry, obj, "arch")
+        if aname not in arches:
+            raise TableError(f"{entry}: arch '{aname}' is not in 'arches'")
+        arch = arches[aname]
+        kname = _str(entry, obj, "kernel")
+        if kname not in pins or not pins[kname].is_kernel:
+            raise TableError(f"{entry}: kernel '{kname}' is not a kernel pin")
+        kernel = pins[kname]
+        if kernel.arch != aname:
+            raise TableError(f"{entry}: kernel pin '{kname}' is for {kernel.arch}, the lane is {aname}")
     xen = None
     xname = _str(entry, obj, "xen", required=False)
     if xname:
@@ -302,15 +464,23 @@ def parse_lane(obj, pins: Dict[str, Pin], arches: Dict[str, Arch]) -> Lane:
             raise TableError(f"{entry}: xen '{xname}' is not a package pin")
         if aname != "amd64":
             raise TableError(f"{entry}: Xen PV dom0 lanes are amd64 only")
+        if kind == "kunit":
+            raise TableError(f"{entry}: kunit.py does not boot Xen; use a kunit-kmod lane")
         xen = pins[xname]
+    # A kunit.py lane boots as kunit.py's QEMU config says, unless the
+    # row says otherwise; the other kinds boot as their arch says.
+    own = kind == "kunit"
     return Lane(name=name, kind=kind, arch=arch, kernel=kernel,
-                machine=_str(entry, obj, "machine", RE_QEMU_OPT, required=False) or arch.machine,
-                cpu=_str(entry, obj, "cpu", RE_QEMU_OPT, required=False) or arch.cpu,
-                console=_str(entry, obj, "console", RE_CONSOLE, required=False) or arch.console,
-                mem=_mem(entry, obj, False) or arch.mem,
+                machine=_str(entry, obj, "machine", RE_QEMU_OPT, required=False) or
+                ("" if own else arch.machine),
+                cpu=_str(entry, obj, "cpu", RE_QEMU_OPT, required=False) or ("" if own else arch.cpu),
+                console=_str(entry, obj, "console", RE_CONSOLE, required=False) or
+                ("" if own else arch.console),
+                mem=_mem(entry, obj, False) or (0 if own else arch.mem),
                 append=_str(entry, obj, "append", RE_CMDLINE, required=False),
                 default=_flag(entry, obj, "default"), newest=_flag(entry, obj, "newest"),
                 xen=xen, mmu=_str(entry, obj, "mmu", choices=MMUS, required=False),
+                build=build, timeout=_timeout(entry, obj),
                 about=_str(entry, obj, "about", required=False))
 
 
@@ -321,7 +491,7 @@ def parse(text: str, source: str = "lanes.json") -> Table:
         raise TableError(f"{source}: not JSON: {e}") from None
     if not isinstance(data, dict):
         raise TableError(f"{source}: must be a JSON object")
-    _unknown(source, data, {"about", "arches", "pins", "lanes"})
+    _unknown(source, data, {"about", "arches", "pins", "builds", "lanes"})
     pins_obj = data.get("pins")
     arches_obj = data.get("arches")
     lanes_obj = data.get("lanes")
@@ -336,8 +506,13 @@ def parse(text: str, source: str = "lanes.json") -> Table:
     for name, pin in table.pins.items():
         if pin.is_kernel and pin.arch not in table.arches:
             raise TableError(f"pin '{name}': arch '{pin.arch}' is not in 'arches'")
+    builds_obj = data.get("builds", {})
+    if not isinstance(builds_obj, dict):
+        raise TableError(f"{source}: 'builds' must be an object")
+    for name, obj in builds_obj.items():
+        table.builds[name] = parse_build(name, obj, table.pins, table.arches)
     for obj in lanes_obj:
-        lane = parse_lane(obj, table.pins, table.arches)
+        lane = parse_lane(obj, table.pins, table.arches, table.builds)
         if any(l.name == lane.name for l in table.lanes):
             raise TableError(f"lane '{lane.name}': listed twice")
         table.lanes.append(lane)
@@ -352,6 +527,13 @@ def load(path: Optional[str] = None) -> Table:
     except OSError as e:
         raise TableError(f"cannot read the lane table: {e}") from None
     return parse(text, os.path.basename(path))
+
+
+def host_arch() -> str:
+    """The build root's Debian architecture (the host's: debootstrap
+    makes it of the host's own)."""
+    return subprocess.run(["dpkg", "--print-architecture"], stdout=subprocess.PIPE,
+                          text=True, check=True).stdout.strip()
 
 
 def kv_lines(fields: Dict[str, str]) -> str:

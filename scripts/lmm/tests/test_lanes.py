@@ -55,6 +55,52 @@ class TableTest(unittest.TestCase):
         used |= {"linux-source"} | {a.busybox.name for a in t.arches.values()}
         self.assertEqual(set(t.pins) - used, set())
         self.assertEqual({l.arch.name for l in t.lanes}, set(t.arches))
+        # Every build is booted, and its kunitconfig fragments exist.
+        self.assertEqual({l.build.name for l in t.lanes if l.build}, set(t.builds))
+        for b in t.builds.values():
+            for frag in b.kunitconfig:
+                self.assertTrue(os.path.isfile(os.path.join(lanes.TOP, "kunit", frag)), frag)
+
+    def test_kunit_lanes(self):
+        d = fixture()
+        d["arches"]["amd64"]["kunit"] = {"arch": "x86_64", "make_arch": "x86_64",
+                                         "srcarch": "x86", "image": "arch/x86/boot/bzImage"}
+        d["pins"]["linux-source"] = {"package": "linux-source-7.3", "version": "7.3.4-1",
+                                     "suite": "trixie-backports"}
+        d["builds"] = {"x86_64": {"arch": "amd64", "source": "linux-source",
+                                  "kunitconfig": ["x86_64.kunitconfig"]}}
+        d["lanes"] += [{"name": "kunit-x86_64", "kind": "kunit", "build": "x86_64",
+                        "default": True, "timeout": 600},
+                       {"name": "kunit-kernel-x86_64-xen", "kind": "kunit-kmod",
+                        "build": "x86_64", "xen": "xen", "console": "hvc0"}]
+        t = self.parse(copy.deepcopy(d))
+        k = t.lane("kunit-x86_64")
+        # kunit.py's own QEMU config unless the row says otherwise.
+        self.assertEqual((k.machine, k.cpu, k.console, k.mem, k.timeout), ("", "", "", 0, 600))
+        self.assertIs(k.kernel, t.pin("linux-source"))
+        x = t.lane("kunit-kernel-x86_64-xen")
+        self.assertEqual((x.machine, x.console, x.xen.name), ("pc", "hvc0", "xen"))
+        self.assertEqual([l.name for l in t.default_lanes()], ["amd64"])
+        self.assertEqual([l.name for l in t.default_lanes(lanes.KUNIT_KINDS)], ["kunit-x86_64"])
+        self.assertEqual([l.name for l in t.build_lanes("x86_64")], ["kunit-x86_64"])
+        self.assertEqual(len(t.build_lanes("x86_64", xen=True)), 2)
+        self.assertIn("linux-source-7.3 7.3.4-1 + x86_64.kunitconfig", lanes.table_line(k))
+        cases = [
+            (lambda d: d["lanes"][2].update(kernel="kernel-amd64"), "takes its kernel from its build"),
+            (lambda d: d["lanes"][2].update(build="nope"), "build 'nope' is not in 'builds'"),
+            (lambda d: d["lanes"][2].update(xen="xen"), "kunit.py does not boot Xen"),
+            (lambda d: d["lanes"][2].update(timeout=0), "'timeout' must be seconds"),
+            (lambda d: d["lanes"][0].update(build="x86_64"), "only kunit lanes name a build"),
+            (lambda d: d["builds"]["x86_64"].update(kunitconfig=["../x"]), "'kunitconfig' must be"),
+            (lambda d: d["builds"]["x86_64"].update(source="kernel-amd64"), "is not a package pin"),
+            (lambda d: d["arches"]["amd64"].pop("kunit"), "has no 'kunit' entry"),
+            (lambda d: d["arches"]["amd64"]["kunit"].update(image="/etc/passwd"), "bad image"),
+        ]
+        for change, message in cases:
+            with self.subTest(message=message):
+                e = copy.deepcopy(d)
+                change(e)
+                self.assertRejected(e, message)
 
     def test_unknown_lane_and_pin(self):
         t = self.parse(fixture())
