@@ -7,6 +7,8 @@ import argparse
 import os
 import signal
 import sys
+import tempfile
+import time
 
 
 class Parser(argparse.ArgumentParser):
@@ -26,3 +28,34 @@ def die_of_sigint() -> None:
 def log(msg: str) -> None:
     """A progress line, on stderr, as lib.sh's log() prints it."""
     print("# " + msg, file=sys.stderr, flush=True)
+
+
+def start(prog: str, parse_args, argv, default_out: str):
+    """What a runner does first: read the lane table, parse ARGV with
+    parse_args(argv, table), insist on root, make the output directory
+    (args.out, or a new directory named DEFAULT_OUT, with its strftime
+    fields, and a unique suffix).  (table, args, out),
+    or an exit status to return."""
+    from lmm import lanes          # not every executable needs the table
+    try:
+        table = lanes.load()
+    except lanes.TableError as e:
+        print(f"{prog}: {e}", file=sys.stderr)
+        return 2
+    args = parse_args(sys.argv[1:] if argv is None else argv, table)
+    if os.geteuid() != 0:
+        print(f"{prog}: error: must run as root (apt-get, debootstrap, chroot, mounts)",
+              file=sys.stderr)
+        return 1
+    if args.out:
+        out = os.path.abspath(args.out)
+        os.makedirs(out, exist_ok=True)
+    else:
+        # Unique, even for two runs started in the same second: no run
+        # ever reads another's results.
+        parent, name = os.path.split(time.strftime(default_out))
+        os.makedirs(parent, exist_ok=True)
+        out = tempfile.mkdtemp(prefix=name + "-", dir=parent)
+        os.chmod(out, 0o755)
+    log(f"output: {out}")
+    return table, args, out

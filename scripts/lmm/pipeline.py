@@ -19,6 +19,13 @@ from typing import Dict, List, Optional, Sequence, Tuple
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCRIPTS = os.path.join(TOP, "scripts")
 
+
+def cache_dir() -> str:
+    """Where everything downloaded or built lives (lib.sh's LMM_CACHE)."""
+    return os.environ.get("LMM_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+        "lazy-mmu-tests")
+
 # Every guest: KFENCE on, so that allocations inside sections sometimes
 # change the linear map (the linear_map_kfence case).  scripts/run too.
 APPEND = "kfence.sample_interval=1"
@@ -27,9 +34,10 @@ APPEND = "kfence.sample_interval=1"
 class StepError(Exception):
     """A step before the verdict failed: not a test result."""
 
-    def __init__(self, step: str, detail: str, log: Optional[str] = None):
+    def __init__(self, step: str, detail: str, log: Optional[str] = None,
+                 rc: Optional[int] = None):
         super().__init__("%s failed: %s%s" % (step, detail, " (log: %s)" % log if log else ""))
-        self.step, self.detail, self.log = step, detail, log
+        self.step, self.detail, self.log, self.rc = step, detail, log, rc
 
 
 def kv(text: str) -> Dict[str, str]:
@@ -58,21 +66,27 @@ def terminate_all() -> None:
 
 def _run(step: str, argv: Sequence[str], log: Optional[str] = None,
          env: Optional[Dict[str, str]] = None, ok=(0,), capture: bool = True,
-         echo: bool = False) -> Tuple[int, str]:
+         echo: bool = False, output: Optional[str] = None) -> Tuple[int, str]:
     """Run argv: its exit status and stdout (captured, or passed through
     with capture=False; echo=True also copies it to stderr), its stderr to
-    log or inherited.  Ctrl-C reaches the child too (one process group):
+    log or inherited; output: stdout and stderr both to that file
+    instead.  ok: the exit statuses that are not a failure (None: any).  Ctrl-C reaches the child too (one process group):
     wait for it to go, then raise KeyboardInterrupt, never kill it early
     (a boot stops its QEMU, a build root step its mounts)."""
     full = dict(os.environ, **(env or {}))
     err = None
-    if log:
+    stdout = subprocess.PIPE if capture else None
+    if output:
+        err = stdout = open(output, "w")
+        capture = False
+    elif log:
         os.makedirs(os.path.dirname(log), exist_ok=True)
         err = open(log, "w")
     chunks, rc, interrupted = [], None, False
     try:
-        p = subprocess.Popen(list(argv), stdout=subprocess.PIPE if capture else None,
-                             stderr=err, env=full, stdin=subprocess.DEVNULL)
+        p = subprocess.Popen(list(argv), stdout=stdout,
+                             stderr=subprocess.STDOUT if output else err, env=full,
+                             stdin=subprocess.DEVNULL)
         RUNNING.add(p)
         while rc is None:
             try:
@@ -94,8 +108,8 @@ def _run(step: str, argv: Sequence[str], log: Optional[str] = None,
     if rc < 0:
         rc = 128 - rc
     out = b"".join(chunks).decode("utf-8", errors="replace")
-    if rc not in ok:
-        raise StepError(step, "exit %d" % rc, log)
+    if ok is not None and rc not in ok:
+        raise StepError(step, "exit %d" % rc, output or log, rc)
     return rc, out
 
 
@@ -122,6 +136,37 @@ def build_root() -> str:
     return _run("build root", [script("buildroot")])[1].strip()
 
 
+def fetch_source(series: str = "", log: Optional[str] = None) -> str:
+    """The unpacked linux-source tree (the pinned one, or SERIES's newest)."""
+    argv = [script("fetch-source")] + (["--series", series] if series else [])
+    ksrc = kv(_run("fetch linux-source", argv, log)[1]).get("KSRC")
+    if not ksrc:
+        raise StepError("fetch linux-source", "no KSRC in its output", log)
+    return ksrc
+
+
+def graft(ksrc: str) -> None:
+    """The suite's KUnit directory grafted into the tree KSRC (kunit-graft)."""
+    _run("graft", [script("kunit-graft"), ksrc], capture=False)
+
+
+# Inside the build root, the QEMU wrappers that drop KVM come first on
+# PATH (lmm.kunit writes them).
+KUNIT_PATH = "/usr/local/lmm-qemu:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def kunit_tool(ksrc: str, argv: Sequence[str], binds: Sequence[str], output: str) -> int:
+    """KSRC's tools/testing/kunit/kunit.py ARGV in the build root, BINDS
+    visible, ccache in the cache; its output to OUTPUT; its exit status."""
+    ccache = os.path.join(cache_dir(), "ccache")
+    os.makedirs(ccache, exist_ok=True)
+    env = {"LMM_BIND": ":".join(dict.fromkeys([ksrc] + list(binds))),
+           "LMM_ENV": "PATH=%s CCACHE_DIR=%s" % (KUNIT_PATH, ccache)}
+    return _run("kunit.py", [script("buildroot"), "--", "/bin/sh", "-c",
+                             'cd "$1" && shift && exec python3 tools/testing/kunit/kunit.py "$@"',
+                             "kunit", ksrc] + list(argv), env=env, ok=None, output=output)[0]
+
+
 def fetch_kernel(arch: str, kernel: str, log: Optional[str] = None) -> Dict[str, str]:
     """fetch-kernel's memo: KREL, KIMAGE, KDIR (the last inside the build root)."""
     env = kv(_run("fetch kernel (%s)" % arch,
@@ -141,19 +186,23 @@ def fetch_xen(pin: str, log: Optional[str] = None) -> str:
 
 
 def build_modules(kdir: str, out: str, make_args: Sequence[str] = (),
-                  quiet: bool = True, cache: bool = False) -> List[str]:
+                  quiet: bool = True, cache: bool = False, src: Optional[str] = None,
+                  wrap: Sequence[str] = ()) -> List[str]:
     """Build the modules against KDIR into OUT; their paths.  quiet: the
     step's own messages go to OUT/build-modules.log, not stderr.  cache:
     reuse an earlier build with the same inputs (build-modules --cache;
-    only for a header tree that never changes in place)."""
+    only for a header tree that never changes in place).  src: another
+    module source (default: this suite).  wrap: a command the build runs
+    under (e.g. in-overlay TREE DIR PATCH --)."""
     log = os.path.join(out, "build-modules.log") if quiet else None
-    argv = [script("build-modules"), "--kdir", kdir, "--out", out] + (["--cache"] if cache else [])
+    argv = list(wrap) + [script("build-modules"), "--kdir", kdir, "--out", out]
+    argv += (["--cache"] if cache else []) + (["--src", src] if src else [])
     if make_args:
         argv += ["--"] + list(make_args)
     try:
         _run("build modules", argv, log)
     except StepError as e:
-        raise StepError("build modules", e.detail, os.path.join(out, "build.log")) from None
+        raise StepError("build modules", e.detail, os.path.join(out, "build.log"), e.rc) from None
     return sorted(os.path.join(out, f) for f in os.listdir(out) if f.endswith(".ko"))
 
 
