@@ -129,18 +129,19 @@ def collect(inputs: List[str]) -> List[Mutant]:
     return mutants
 
 
-def failing_cases(results: dict) -> List[str]:
-    """This suite's failing cases, without the lane and the module's name."""
+def failing_cases(results: dict, keep_lane: bool = False) -> List[str]:
+    """This suite's failing cases, without the module's name and (unless
+    keep_lane) the lane's."""
     out = []
     for c in results.get("cases", []):
         if c.get("status") != "fail":
             continue
-        parts = c.get("name", "?").split(":")[1:]         # without the lane
-        if parts and re.match(r"^(lmm_m\d+|lmm_base|lazy_mmu_test)$", parts[0]):
+        lane, *parts = c.get("name", "?").split(":")
+        if parts and re.match(r"^(lmm_m\d+|lmm_base|lazy_mmu_test|kunit)$", parts[0]):
             parts = parts[1:]
             if parts and parts[0] == "lazy_mmu_nesting":
                 parts = parts[1:]
-        out.append(":".join(parts))
+        out.append(":".join(([lane] if keep_lane else []) + parts))
     return sorted(set(out))
 
 

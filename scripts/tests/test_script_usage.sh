@@ -7,7 +7,7 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 scripts=(buildroot fetch-kernel fetch-xen fetch-source build-modules mkinitramfs lanes check-newest
-	 boot run check mutate kunit kunit-graft ktap-verdict gate gate-report bench)
+	 boot run check mutate kunit kunit-graft in-overlay ktap-verdict gate gate-report bench)
 echo "KTAP version 1"
 echo "1..$((2 * ${#scripts[@]}))"
 n=0 fail=0
