@@ -16,20 +16,23 @@ import time
 from typing import Dict, List, Optional
 
 from lmm import lanes, pipeline
-from lmm.cli import Parser, log
+from lmm.cli import Parser, log, start
 from lmm.pipeline import StepError, stage
 
 USAGE_TAIL = """\
-  --kernel VER       pin (default: each lane's pinned kernel), newest,
-                     7.2, 6.12, 7.3.4+deb13, ... (scripts/fetch-kernel)
+  --kernel KERNEL    which kernel: pin (default: each lane's pinned kernel),
+                     newest, 7.2, 6.12, 7.3.4+deb13, ... (scripts/fetch-kernel),
+                     or a file of fetch-kernel's output (KREL, KIMAGE, KDIR
+                     lines: a kernel of your own; one lane)
   --out DIR          output directory (default out/<date>-<time>)
   --cases LIST       run only these cases (module parameter cases=)
   --module-args ARGS more module parameters, e.g. "seed=42 walk_steps=100"
+  --load ARGS        instead: load the module once with ARGS (module
+                     parameters; repeatable: one load each, in order, in
+                     one boot; no task-state probe)
   --append ARGS      more kernel command line (always: {append})
   --kdir DIR         build against this header tree instead of the
                      kernel's own (path inside the build root; one lane)
-  --kernel-env FILE  use a kernel described by fetch-kernel's output
-                     instead of fetching (one lane)
   --timeout SEC      hard limit per boot (default 180)
   --smp N            guest CPUs (default 2)
   -q, --quiet        only the verdict lines
@@ -53,6 +56,7 @@ def parse_args(argv, table: lanes.Table):
     p.add_argument("--out")
     p.add_argument("--cases", default="")
     p.add_argument("--module-args", default="")
+    p.add_argument("--load", action="append", default=[])
     p.add_argument("--append", default="")
     p.add_argument("--kdir", default="")
     p.add_argument("--kernel-env", default="")
@@ -65,6 +69,13 @@ def parse_args(argv, table: lanes.Table):
     if args.help:
         sys.stdout.write("usage: " + usage(table))
         sys.exit(0)
+    # One spelling of "which kernel": --kernel FILE is --kernel-env FILE.
+    if os.path.isfile(args.kernel) or "/" in args.kernel:
+        if args.kernel_env:
+            p.error("--kernel FILE and --kernel-env: give one")
+        if not os.path.isfile(args.kernel):
+            p.error("no such kernel file: %s" % args.kernel)
+        args.kernel_env, args.kernel = args.kernel, "pin"
     for name in args.lanes:
         if name not in [l.name for l in table.lanes]:
             p.error("unknown lane: %s" % name)
@@ -76,8 +87,10 @@ def parse_args(argv, table: lanes.Table):
         p.error("bad --timeout: %s" % args.timeout)
     if not re.match(r"^[1-9][0-9]?$", args.smp):
         p.error("bad --smp: %s" % args.smp)
+    if args.load and (args.cases or args.module_args):
+        p.error("--load takes the module parameters itself: not with --cases or --module-args")
     if (args.kdir or args.kernel_env) and len(args.lanes) != 1:
-        p.error("--kdir and --kernel-env need exactly one lane")
+        p.error("--kdir and --kernel FILE need exactly one lane")
     return args
 
 
@@ -133,8 +146,11 @@ def run_lane(lane: lanes.Lane, args, out: str) -> int:
     ko = os.path.join(build, "lazy_mmu_test.ko")
     margs = " ".join(filter(None, ["cases=" + args.cases if args.cases else "",
                                    " ".join(args.module_args.split())]))
-    stage("initramfs (%s)" % arch, pipeline.initramfs, arch, os.path.join(d, "initrd.gz"),
-          [("taskstate", ko), ("module", ko + (":" + margs if margs else ""))])
+    if args.load:
+        entries = [("module", ko + (":" + " ".join(a.split()) if a.strip() else "")) for a in args.load]
+    else:
+        entries = [("taskstate", ko), ("module", ko + (":" + margs if margs else ""))]
+    stage("initramfs (%s)" % arch, pipeline.initramfs, arch, os.path.join(d, "initrd.gz"), entries)
     xen = None
     if lane.xen:
         xen = stage("fetch xen", pipeline.fetch_xen, lane.xen.name)
@@ -175,17 +191,10 @@ def runner_error(lane: str, out: str, step: Optional[str], why: str) -> None:
 
 def main(argv: Optional[List[str]] = None) -> int:
     t_all = time.monotonic()
-    try:
-        table = lanes.load()
-    except lanes.TableError as e:
-        print("run: %s" % e, file=sys.stderr)
-        return 2
-    args = parse_args(sys.argv[1:] if argv is None else argv, table)
-    if os.geteuid() != 0:
-        print("run: error: must run as root (apt-get, debootstrap, chroot)", file=sys.stderr)
-        return 1
-    out = os.path.abspath(args.out or os.path.join(pipeline.TOP, "out", time.strftime("%Y%m%d-%H%M%S")))
-    os.makedirs(out, exist_ok=True)
+    started = start("run", parse_args, argv, os.path.join(pipeline.TOP, "out", "%Y%m%d-%H%M%S"))
+    if isinstance(started, int):
+        return started
+    table, args, out = started
     latest = os.path.join(pipeline.TOP, "out", "latest")
     if out != latest:
         try:
@@ -194,7 +203,6 @@ def main(argv: Optional[List[str]] = None) -> int:
             os.symlink(out, latest)
         except OSError:
             pass
-    log("output: %s" % out)
     try:
         stage("build root", pipeline.build_root)
     except StepError as e:

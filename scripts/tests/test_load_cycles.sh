@@ -53,22 +53,19 @@ max_leak_kb=${MAX_LEAK_KB:-16}
 warmup=10
 cases=initial_state,fresh_kthread_state,documented_sequence,pause_nesting,per_task_state,pte_visibility,nested_kernel_paths
 
+# One boot (scripts/run's pipeline), one load per cycle.
 mkdir -p "$out"
-env=$("$top/scripts/fetch-kernel" --arch "$arch" 2> "$out/fetch.log") || { cat "$out/fetch.log"; exit 1; }
-KIMAGE=$(kv KIMAGE <<< "$env") KDIR=$(kv KDIR <<< "$env")
-"$top/scripts/build-modules" --kdir "$KDIR" --out "$out/build" || exit 1
-mods=()
+loads=()
 for _ in $(seq "$cycles"); do
-	mods+=(--module "$out/build/lazy_mmu_test.ko:cases=$cases")
+	loads+=(--load "cases=$cases")
 done
-"$top/scripts/mkinitramfs" --arch "$arch" --out "$out/initrd.gz" "${mods[@]}" || exit 1
 t0=$EPOCHREALTIME
-"$top/scripts/boot" --arch "$arch" --kernel "$KIMAGE" --initrd "$out/initrd.gz" \
-	--console "$out/console.log" --append "lmm.memdump=$warmup" --timeout 900 \
-	> "$out/qemu-status" || exit 1
+"$top/scripts/run" --quiet --out "$out/run" --timeout 900 --append "lmm.memdump=$warmup" \
+	"${loads[@]}" "$arch" > "$out/run.log" 2>&1
+[ -s "$out/run/$arch/console.log" ] || { tail -n 20 "$out/run.log"; exit 1; }
 secs=$(secs_since "$t0")
 c=$out/console.txt
-tr -d '\r' < "$out/console.log" > "$c"
+tr -d '\r' < "$out/run/$arch/console.log" > "$c"
 
 loaded=$(grep -c 'LMM-END lazy_mmu_test rc=0 ' "$c")
 unloaded=$(grep -c 'LMM-END lazy_mmu_test rc=0 .* modules=0$' "$c")
