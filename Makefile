@@ -6,36 +6,46 @@
 # KDIR has KUnit) against KDIR.  `make help` lists the other targets.
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
-PWD := $(shell pwd)
 
 # Passed through to the kernel's build when set.
 KBUILD_PASS := $(foreach v,ARCH CROSS_COMPILE LLVM W C,$(if $($(v)),$(v)=$($(v))))
 
-# Lanes for `make run` and `make mutate`: names from the lane table
-# (scripts/lanes; empty: the lanes it marks default).  GUEST_ARCH is the
-# old spelling of LANE.  KERNEL_VERSION=pin (each lane's pinned kernel,
-# lanes.json) or newest|7.2|6.12|7.3.4+deb13 to follow the mirror.
+# Lanes for `make run`, `make kunit` and `make mutate`: names from the
+# lane table (scripts/lanes; empty: the lanes it marks default).
+# GUEST_ARCH is the old spelling of LANE, KUNIT_ARCH (a build: x86_64,
+# arm64, powerpc, powerpc-4k) picks every lane of a kunit.py build.
+# Which kernel: KERNEL=pin (each lane's pinned kernel or linux-source,
+# lanes.json), newest|7.2|6.12|7.3.4+deb13 to follow the mirror, or a
+# kernel tree of your own (make kunit, make gate).  KERNEL_VERSION and
+# KSRC are its old spellings.
 GUEST_ARCH ?=
 LANE ?= $(GUEST_ARCH)
 KERNEL_VERSION ?= pin
+KERNEL ?= $(if $(KSRC),$(KSRC),$(KERNEL_VERSION))
 
 MUTANTS ?= mutants
-KUNIT_ARCH ?= x86_64 arm64
+KUNIT_ARCH ?=
+
+# $(call q,VALUE): VALUE as one shell word, whatever it holds (a value
+# given on the command line is data, never shell syntax); $(call qs,LIST):
+# each word of LIST so.
+q = '$(subst ','"'"',$(1))'
+qs = $(foreach w,$(1),$(call q,$(w)))
 
 .PHONY: all modules clean help run check check-newest lanes mutate kunit gate bench
 
 all: modules
 
 modules:
-	$(MAKE) -C $(KDIR) M=$(PWD) $(KBUILD_PASS) modules
+	$(MAKE) -C $(call q,$(KDIR)) M=$(call q,$(CURDIR)) $(call qs,$(KBUILD_PASS)) modules
 
 clean:
-	$(MAKE) -C $(KDIR) M=$(PWD) clean 2>/dev/null || \
+	$(MAKE) -C $(call q,$(KDIR)) M=$(call q,$(CURDIR)) clean 2>/dev/null || \
 		find . \( -name '*.o' -o -name '*.ko' -o -name '*.mod*' -o -name '.*.cmd' \
 		-o -name 'lmm_api.h' -o -name modules.order -o -name Module.symvers \) -delete
 
 run:
-	scripts/run --kernel $(KERNEL_VERSION) $(LANE)
+	scripts/run --kernel $(call q,$(KERNEL)) $(call qs,$(LANE))
 
 check:
 	scripts/check
@@ -47,17 +57,17 @@ lanes:
 	@scripts/lanes
 
 kunit:
-	scripts/kunit $(foreach a,$(KUNIT_ARCH),--arch $(a)) $(if $(KSRC),--ksrc $(KSRC))
+	scripts/kunit --kernel $(call q,$(KERNEL)) $(foreach a,$(KUNIT_ARCH),--arch $(call q,$(a))) $(call qs,$(LANE))
 
 bench:
-	scripts/bench $(foreach a,$(LANE),--lane $(a))
+	scripts/bench $(foreach a,$(LANE),--lane $(call q,$(a)))
 
 mutate:
-	scripts/mutate $(if $(TREE),--tree $(TREE),$(foreach a,$(LANE),--lane $(a)) --kernel $(KERNEL_VERSION)) $(MUTANTS)
+	scripts/mutate $(if $(TREE),--tree $(call q,$(TREE)),$(foreach a,$(LANE),--lane $(call q,$(a))) --kernel $(call q,$(KERNEL))) $(call qs,$(MUTANTS))
 
 gate:
 	$(if $(SERIES),,$(error SERIES=<patch dir|mbox|git range> is required))
-	scripts/gate $(if $(KSRC),--ksrc $(KSRC)) $(SERIES)
+	scripts/gate --kernel $(call q,$(KERNEL)) $(call q,$(SERIES))
 
 help:
 	@echo 'Targets:'
@@ -65,14 +75,15 @@ help:
 	@echo '                     (ARCH, CROSS_COMPILE, LLVM=1, W=1, C=1 passed through)'
 	@echo '  run                run the suite on Debian kernels under QEMU'
 	@echo '                     LANE="$(LANE)" (lane names: make lanes; empty: the default lanes)'
-	@echo '                     KERNEL_VERSION=$(KERNEL_VERSION) (pin: the kernels lanes.json pins)'
+	@echo '                     KERNEL=$(KERNEL) (pin: the kernels lanes.json pins; newest, 7.2, ...)'
 	@echo '  lanes              print the lane table and its pinned kernels'
 	@echo '  check              everything CI gates on (make run, self-tests, mutants), on the pins'
 	@echo '  check-newest       the newest lanes on the newest kernels the mirror serves; pins behind'
 	@echo '  mutate             mutation harness: MUTANTS=$(MUTANTS) LANE="$(LANE)"'
 	@echo '                     TREE=x86_64|arm64|powerpc: on the kunit.py debug kernel, beside upstream'"'"'s test'
 	@echo '  bench              where the time goes: warm run split per lane, sweep vs boot-per-mutant, make check steps'
-	@echo '  kunit              kunit.py lane on a debug kernel: KUNIT_ARCH="$(KUNIT_ARCH)" [KSRC=tree]'
-	@echo '  gate               gate a patch series: SERIES=<patch dir|mbox|git range> [KSRC=tree]'
+	@echo '  kunit              kunit.py lanes on a debug kernel: LANE="kunit-..." or KUNIT_ARCH=<build>'
+	@echo '                     [KERNEL=pin|7.2|newest|<kernel tree>]'
+	@echo '  gate               gate a patch series: SERIES=<patch dir|mbox|git range> [KERNEL=<base tree>]'
 	@echo '  clean              remove build products'
 	@echo 'Results of `make run` go to out/<run>/ (KTAP, JSON, JUnit, console logs).'
