@@ -101,30 +101,80 @@ debian_mirror() {
 # ask for another architecture never fetch its indexes.  The list is
 # part of the sources file, so a new architecture refreshes the indexes.
 LMM_APT=$LMM_CACHE/apt
+# Suites whose Release files the mirror serves expired (a snapshot mirror
+# stops refreshing them): found by the first update that fails so, and
+# accepted for those suites only (Check-Valid-Until: no in their stanza),
+# with a line saying so.  Every other suite's index is checked for its
+# validity date, so an old, validly signed index cannot be replayed.
+LMM_APT_EXPIRED=$LMM_APT/etc/expired-suites
 apt_private_setup() {
-	local mirror arches a
+	# One writer of the private configuration and indexes at a time.
+	mkdir -p "$LMM_APT/etc" || die "cannot create $LMM_APT"
+	exec 6>> "$LMM_APT/.lock"
+	flock 6
+	apt_private_setup_locked "$@"
+	local rc=$?
+	flock -u 6
+	exec 6>&-
+	return $rc
+}
+
+# apt_write FILE: stdin into FILE, atomically (a reader never sees a
+# partial file, which apt would read as no configuration at all).
+apt_write() {
+	local tmp
+	tmp=$(mktemp "$1.XXXXXX") && cat > "$tmp" && mv -f "$tmp" "$1" ||
+		{ rm -f "$tmp"; die "cannot write $1"; }
+}
+
+# apt_sources MIRROR ARCHES: the deb822 sources, expired suites apart.
+apt_sources() {
+	local s ok='' old='' sign
+	for s in $LMM_SUITES; do
+		if grep -qxF "$s" "$LMM_APT_EXPIRED" 2>/dev/null; then old+="$s "; else ok+="$s "; fi
+	done
+	if [ -n "${LMM_TEST_MIRROR:-}" ]; then
+		sign="Trusted: yes"
+	else
+		sign="Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg"
+	fi
+	for s in "$ok" "$old"; do
+		[ -n "$s" ] || continue
+		[ "$s" = "$ok" ] || echo
+		echo "Types: deb"
+		echo "URIs: $1"
+		echo "Suites: ${s% }"
+		echo "Components: main"
+		echo "Architectures: $2"
+		echo "$sign"
+		[ "$s" = "$ok" ] || echo "Check-Valid-Until: no"
+	done
+}
+
+# apt_sandbox: apt fetches as _apt when that user can reach the cache,
+# else (a cache under a private home) as root, said once.
+apt_sandbox() {
+	if getent passwd _apt > /dev/null && runuser -u _apt -- test -x "$LMM_APT/lists" 2> /dev/null; then
+		return
+	fi
+	[ -e "$LMM_APT/.sandbox-root" ] ||
+		log "apt: user _apt cannot reach $LMM_APT: indexes and packages are fetched as root"
+	touch "$LMM_APT/.sandbox-root"
+	echo 'APT::Sandbox::User "root";'
+}
+
+apt_private_setup_locked() {
+	local mirror arches a err expired
 	mirror=$(debian_mirror)
 	mkdir -p "$LMM_APT/lists/partial" "$LMM_APT/archives/partial" "$LMM_APT/etc/preferences.d" \
-		"$LMM_APT/etc/apt.conf.d"
+		"$LMM_APT/etc/apt.conf.d" "$LMM_APT/etc/sources.d" "$LMM_APT/cache"
 	arches=$(for a in ${LMM_APT_ARCHES:-amd64 arm64} \
 			$(sed -n 's/^Architectures://p' "$LMM_APT/etc/sources.d/debian.sources" 2>/dev/null) "$@"; do
 			echo "$a"
 		done | awk '!seen[$0]++' | tr '\n' ' ')
 	arches=${arches% }
-	{
-		echo "Types: deb"
-		echo "URIs: $mirror"
-		echo "Suites: $LMM_SUITES"
-		echo "Components: main"
-		echo "Architectures: $arches"
-		if [ -n "${LMM_TEST_MIRROR:-}" ]; then
-			echo "Trusted: yes"
-		else
-			echo "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg"
-		fi
-	} > "$LMM_APT/etc/sources.sources.new"
 	: > "$LMM_APT/etc/sources.list"
-	cat > "$LMM_APT/etc/apt.conf" <<EOC
+	apt_write "$LMM_APT/etc/apt.conf" <<EOC
 Dir::Etc::sourcelist "$LMM_APT/etc/sources.list";
 Dir::Etc::sourceparts "$LMM_APT/etc/sources.d";
 Dir::Etc::preferencesparts "$LMM_APT/etc/preferences.d";
@@ -137,26 +187,33 @@ APT::Architecture "amd64";
 APT::Architectures { $(for a in $arches; do printf '"%s"; ' "$a"; done)};
 Acquire::Languages "none";
 Acquire::Retries "3";
-Acquire::Check-Valid-Until "false";
-APT::Sandbox::User "root";
+$(apt_sandbox)
 EOC
-	mkdir -p "$LMM_APT/etc/sources.d" "$LMM_APT/cache"
 	touch "$LMM_APT/status"
-	if ! cmp -s "$LMM_APT/etc/sources.sources.new" "$LMM_APT/etc/sources.d/debian.sources"; then
-		mv "$LMM_APT/etc/sources.sources.new" "$LMM_APT/etc/sources.d/debian.sources"
-		rm -f "$LMM_APT/.updated"
-	else
-		rm -f "$LMM_APT/etc/sources.sources.new"
-	fi
+	apt_set_sources "$mirror" "$arches"
 	# Refresh the indexes at most every 12 hours, or 30 minutes after
 	# an update that failed in part.
 	if [ ! -e "$LMM_APT/.updated" ] || [ -n "$(find "$LMM_APT/.updated" -mmin +720)" ] ||
 	   [ -n "$(find "$LMM_APT/.partial" -mmin +30 2>/dev/null)" ]; then
 		log "updating private apt indexes ($LMM_SUITES; $arches)"
+		err=$(papt_get update -qq 2>&1)
+		# A suite whose Release file expired: accepted for it alone,
+		# then the update again.
+		expired=$(sed -n 's|.*Release file for .*/dists/\([^/ ]*\)/.* is expired.*|\1|p' <<< "$err" | sort -u)
+		if [ -n "$expired" ]; then
+			for a in $expired; do
+				log "apt: the mirror's $a Release file is expired ($(grep -m1 "dists/$a/.*expired" <<< "$err" |
+					sed -n 's/.*(\(invalid since [^)]*\)).*/\1/p')): accepted for $a only"
+			done
+			{ cat "$LMM_APT_EXPIRED" 2>/dev/null; printf '%s\n' "$expired"; } | sort -u | apt_write "$LMM_APT_EXPIRED"
+			apt_set_sources "$mirror" "$arches"
+			err=$(papt_get update -qq 2>&1)
+		fi
+		[ -z "$err" ] || echo "${err//$mirror\//}" >&2
 		# A suite mid-sync on the mirror fails only its own indexes:
 		# warn, and let the package lookup say what is missing (the
 		# indexes that did update are used meanwhile).
-		if papt_get update -qq >&2; then
+		if ! grep -q '^E: ' <<< "$err"; then
 			rm -f "$LMM_APT/.partial"
 			touch "$LMM_APT/.updated"
 		elif (for a in $arches; do
@@ -167,6 +224,17 @@ EOC
 		else
 			log "warning: the apt indexes failed to update (see above)"
 		fi
+	fi
+}
+
+# apt_set_sources MIRROR ARCHES: the sources file, rewritten only when it
+# changes (a new architecture or expired suite refreshes the indexes).
+apt_set_sources() {
+	local new
+	new=$(apt_sources "$1" "$2")
+	if [ "$new" != "$(cat "$LMM_APT/etc/sources.d/debian.sources" 2>/dev/null)" ]; then
+		apt_write "$LMM_APT/etc/sources.d/debian.sources" <<< "$new"
+		rm -f "$LMM_APT/.updated"
 	fi
 }
 
@@ -188,7 +256,7 @@ papt_try_download() {
 	mkdir -p "$dir" || { papt_why="cannot create $dir"; return 1; }
 	err=$(cd "$dir" && papt_get download -q "$@" 2>&1 >/dev/null) && return 0
 	mirror=$(debian_mirror)
-	papt_why=$(grep -E '^(E|W): ' <<< "$err" | grep -v -e 'Some files failed' -e 'Unable to fetch some' |
+	papt_why=$(grep -E '^(E|W): ' <<< "$err" | grep -v -e 'Some files failed' -e 'Unable to fetch some' -e 'performed unsandboxed' |
 		head -n1 | sed -e 's/^[EW]: //' -e "s|$mirror/||g" -e 's/ *\[IP: [^]]*\]//' -e 's/  */ /g')
 	[ -n "$papt_why" ] || papt_why=$(tail -n1 <<< "$err")
 	[ -n "$papt_why" ] || papt_why="apt-get download failed"

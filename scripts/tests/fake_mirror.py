@@ -26,8 +26,10 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 
 SUITE = "lmmtest"
+EXPIRED_SUITE = "lmmold"
 UPLOADS = [("7.9.3+deb13", "7.9.3-1", "truncated-image"),
            ("7.9.2+deb13", "7.9.2-1", "missing-headers"),
            ("7.9.1+deb13", "7.9.1-1", "")]
@@ -84,15 +86,23 @@ def build(root):
         if fault == "truncated-image":
             with open(img, "r+b") as f:
                 f.truncate(os.path.getsize(img) // 2)
-    dist = os.path.join(root, "dists", SUITE)
+    write_suite(root, SUITE, "\n".join(stanzas).encode())
+    # A suite whose Release file expired a day ago, as a snapshot mirror
+    # serves sid's: accepted for that suite alone, and said so.
+    write_suite(root, EXPIRED_SUITE, b"", valid_until=time.time() - 86400)
+
+
+def write_suite(root, suite, packages, valid_until=None):
+    dist = os.path.join(root, "dists", suite)
     pdir = os.path.join(dist, "main", "binary-amd64")
     os.makedirs(pdir, exist_ok=True)
-    packages = "\n".join(stanzas).encode()
     with open(os.path.join(pdir, "Packages"), "wb") as f:
         f.write(packages)
+    until = ("Valid-Until: %s\n" % email.utils.formatdate(valid_until, usegmt=True)
+             if valid_until else "")
     with open(os.path.join(dist, "Release"), "w") as f:
-        f.write(f"Origin: lazy-mmu-tests\nSuite: {SUITE}\nCodename: {SUITE}\n"
-                f"Date: {email.utils.formatdate(usegmt=True)}\nArchitectures: amd64 all\n"
+        f.write(f"Origin: lazy-mmu-tests\nSuite: {suite}\nCodename: {suite}\n"
+                f"Date: {email.utils.formatdate(usegmt=True)}\n{until}Architectures: amd64 all\n"
                 "Components: main\nSHA256:\n"
                 f" {hashlib.sha256(packages).hexdigest()} {len(packages)} main/binary-amd64/Packages\n")
 

@@ -13,7 +13,10 @@
 #   - a pin of 7.9.2 fails with the package and the 404, and nothing else
 #     is tried in its place;
 #   - a pin of 7.9.1 is fetched; a pin the index does not list fails;
-#   - a request whose only candidate is broken fails with a clear error.
+#   - a request whose only candidate is broken fails with a clear error;
+#   - a second suite whose Release file expired (as a snapshot mirror
+#     serves sid's) is accepted for that suite alone, with a line saying
+#     so; every other suite keeps apt's validity check.
 #
 #   test_mirror_fallback.sh [OUTDIR]
 
@@ -48,16 +51,27 @@ EOJ
 fetch() {
 	lanes "$2" "$3" > "$out/$1.json"
 	LMM_CACHE=$out/cache LMM_TEST_MIRROR="http://127.0.0.1:$(cat "$out/port")" \
-	LMM_SUITES=lmmtest LMM_APT_ARCHES=amd64 LMM_LANES=$out/$1.json \
+	LMM_SUITES="lmmtest lmmold" LMM_APT_ARCHES=amd64 LMM_LANES=$out/$1.json \
 		"$top/scripts/fetch-kernel" --arch amd64 --kernel "$4" --download-only \
 		> "$out/$1.out" 2> "$out/$1.err"
 	rc=$?
 	sed "s/^/# $1: /" "$out/$1.err"
 }
 
-ktap_plan 9
+ktap_plan 11
 
 fetch newest 7.9.1+deb13 7.9.1-1 newest
+ktap_check "an expired Release file (suite lmmold) is accepted for that suite alone, and said so" \
+	grep -q "^# apt: the mirror's lmmold Release file is expired (invalid since .*): accepted for lmmold only" \
+	"$out/newest.err"
+# The sources: lmmtest checked for its validity date, lmmold not.
+valid_until_scope() {
+	local src=$out/cache/apt/etc/sources.d/debian.sources
+	[ "$(grep -c '^Check-Valid-Until: no$' "$src")" = 1 ] &&
+		awk '/^Suites:/ { s = $2 } /^Check-Valid-Until: no/ { print s }' "$src" | grep -qx lmmold &&
+		! grep -rq 'Check-Valid-Until' "$out/cache/apt/etc/apt.conf"
+}
+ktap_check "Check-Valid-Until is off for the expired suite only, never globally" valid_until_scope
 ktap_check "newest falls back past the broken uploads to 7.9.1 (exit $rc)" \
 	ktap_rc_and 0 grep -qx "KVER=7.9.1-1" "$out/newest.out"
 ktap_check "newest says why 7.9.3 was skipped: the image package, truncated" \
