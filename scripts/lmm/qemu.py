@@ -29,6 +29,10 @@ COMMON_APPEND = "panic=-1 loglevel=5 printk.time=1 rdinit=/init"
 XEN_CONSOLE = "console=com1 com1=115200,8n1"
 XEN_DOM0_CONSOLE = "earlyprintk=xen"
 XEN_EXTRA_MEM = 1024        # MiB for the hypervisor beside dom0's
+# A console this large is a flood (a warning in a loop): the guest is
+# stopped and the boot reported as an error, its console up to here kept.
+# The suite's longest console (100 load cycles) is about 2 MiB.
+CONSOLE_LIMIT = 64 << 20
 
 
 class BootError(Exception):
@@ -51,6 +55,24 @@ def pseries_nvram(path: str, size: int = 65536) -> None:
         f.write(header + bytes(size - len(header)))
 
 
+def copy_console(src, log, limit: int, echo=None) -> bool:
+    """SRC (QEMU's output) into LOG (and ECHO), until SRC ends: True; or
+    until LOG would pass LIMIT bytes: a last line saying so, then False."""
+    n = 0
+    for chunk in iter(lambda: src.read1(65536), b""):
+        if n + len(chunk) > limit:
+            log.write(chunk[:max(0, limit - n)])
+            log.write(b"\nLMM-RUNNER-ERROR the console passed %d MiB: the guest was stopped\n"
+                      % (limit >> 20))
+            return False
+        n += len(chunk)
+        log.write(chunk)
+        if echo is not None:
+            echo.write(chunk)
+            echo.flush()
+    return True
+
+
 @dataclass
 class Boot:
     lane: lanes.Lane
@@ -62,6 +84,7 @@ class Boot:
     smp: int = 2
     mem: int = 0            # 0: the lane's
     timeout: int = 120
+    console_limit: int = CONSOLE_LIMIT
 
     def nvram(self) -> Optional[str]:
         return self.console + ".nvram" if self.lane.machine.startswith("pseries") else None
@@ -111,21 +134,23 @@ class Boot:
                "timeout", "--foreground", "-k", "5", str(self.timeout)] + argv
         t0 = time.monotonic()
         rc = None
-        interrupted = False
+        interrupted = flooded = False
         try:
             with open(self.console, "wb") as log:
-                p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE if verbose else log,
+                p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, env=env)
                 # Ctrl-C reaches QEMU and timeout(1) too (one process
                 # group): wait for them to go, never kill them early.
                 while rc is None:
                     try:
-                        if verbose:
-                            for chunk in iter(lambda: p.stdout.read1(4096), b""):
-                                log.write(chunk)
-                                sys.stdout.buffer.write(chunk)
-                                sys.stdout.flush()
+                        if not flooded and not copy_console(p.stdout, log, self.console_limit,
+                                                            sys.stdout.buffer if verbose else None):
+                            # A guest that floods its console is broken:
+                            # stop it (the console so far is kept).
+                            flooded = True
+                            p.terminate()
+                            for _ in iter(lambda: p.stdout.read1(65536), b""):
+                                pass
                         rc = p.wait()
                     except KeyboardInterrupt:
                         interrupted = True
@@ -138,6 +163,8 @@ class Boot:
                              f" (QEMU rc {rc})\n")
         if interrupted:
             raise KeyboardInterrupt
+        if flooded:
+            return "error:console over %d MiB" % (self.console_limit >> 20)
         if rc == 0:
             return "ok"
         if rc in (124, 137):
