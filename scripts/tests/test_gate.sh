@@ -60,7 +60,7 @@ ktap_check "xen fix: guest:task_state newly passing under Xen PV" \
 	changed kunit-kernel-x86_64-xen guest:task_state fixed
 ktap_check "xen fix: xen_pte_deferral and initial_state newly passing under Xen PV" xen_cases_fixed
 ktap_check "xen fix: the report names the patch" \
-	grep -q "^# patch 1: x86/xen: start new tasks paused once" "$g/results.ktap"
+	grep -qi "^# patch 1: x86/xen: start new tasks paused once" "$g/results.ktap"
 
 gate arm64-break "$top/series/arm64-update-range-prot-unnested"
 ktap_check "arm64 breakage: gate exit 1 (got $rc)" [ "$rc" -eq 1 ]
