@@ -38,7 +38,12 @@ class GateReportTest(unittest.TestCase):
                 argv += ["--series-again", paths["again"]]
             rc = subprocess.run(argv, stdout=subprocess.DEVNULL).returncode
             with open(os.path.join(d, "out", "results.json")) as f:
-                return rc, {c["case"]: c["change"] for c in json.load(f)["cases"]}
+                changes = {c["case"]: c["change"] for c in json.load(f)["cases"]}
+            # The gate decides on the summary: it must count the same.
+            with open(os.path.join(d, "out", "summary.env")) as f:
+                self.assertEqual(f.read(), "regressions=%d\n"
+                                 % list(changes.values()).count("regression"))
+            return rc, changes
 
     def test_regression_without_a_second_run(self):
         rc, ch = self.run_report({"a": "pass", "b": "fail"}, {"a": "fail", "b": "pass"})
