@@ -74,8 +74,10 @@ class Mutant:
     def module(self) -> str:
         return "lmm_m%02d" % self.index
 
-    def runs_on(self, arch: str) -> bool:
-        return not self.arches or arch in self.arches
+    def runs_on(self, *names: str) -> bool:
+        """Whether it runs where NAMES (a Debian arch, the kernel's
+        arch/ directory) are: its Arch: line may name either."""
+        return not self.arches or any(n in self.arches for n in names)
 
 
 @dataclass

@@ -297,7 +297,8 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 1
     log("baseline: passed, upstream's test passed (%.1f s)" % (time.monotonic() - tb))
-    runs = [m for m in args.mutants if m.runs_on(build.arch.name)]
+    # "Arch: powerpc" (the kernel's arch/ directory) runs on the ppc64el builds.
+    runs = [m for m in args.mutants if m.runs_on(build.arch.name, build.arch.kunit.srcarch)]
     results = {}
     jobs = args.jobs if args.mode == "modules" else 1
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:

@@ -171,6 +171,8 @@ class CatalogueTest(unittest.TestCase):
         self.assertEqual(m.module, "lmm_m03")
         self.assertTrue(m.runs_on("arm64"))
         self.assertFalse(m.runs_on("amd64"))
+        self.assertFalse(m.runs_on("ppc64el"))
+        self.assertTrue(m.runs_on("ppc64el", "arm64"))
 
     def test_bad_input(self):
         with self.assertRaises(sweep.UsageError):
