@@ -31,8 +31,9 @@ from lmm.cli import Parser, log, start
 from lmm.pipeline import StepError, stage
 
 # The plain module's boots: built-in KUnit suites off, every linear-map
-# path on, the guest reboots at the end (pipeline.APPEND adds KFENCE).
-KMOD_APPEND = "kunit.enable=0 debug_pagealloc=on lmm.exit=reboot"
+# path on, the guest ends as the arch's kunit entry says (lmm.exit=,
+# lanes.KUNIT_EXITS; pipeline.APPEND adds KFENCE).
+KMOD_APPEND = "kunit.enable=0 debug_pagealloc=on"
 # kunit.py's boots: the same paths.
 KUNIT_KERNEL_ARGS = ("debug_pagealloc=on", "kfence.sample_interval=1")
 MISUSE_ARG = "lazy_mmu_nesting_kunit.misuse=1"
@@ -238,7 +239,7 @@ class Runner:
         argv += ["--kunitconfig=" + os.path.join(pipeline.TOP, "kunit", k) for k in build.kunitconfig]
         argv += build.toolchain(self.native == build.arch.name)[0]
         if sub != "build":
-            qemu = "-smp %d" % SMP + (" -cpu %s" % lane.cpu if lane.cpu else "")
+            qemu = "-smp %d" % lane.arch.cpus(SMP) + (" -cpu %s" % lane.cpu if lane.cpu else "")
             if lane.machine:
                 qemu += " -M %s" % lane.machine
             argv += ["--qemu_args=" + qemu, "--timeout=%d" % (lane.timeout or KUNIT_TIMEOUT),
@@ -249,6 +250,7 @@ class Runner:
             argv.append("--json=" + os.path.join(d, "kunit.json"))
         if sub in ("run", "build"):
             argv.append("--jobs=%d" % os.cpu_count())
+            argv += ["--kconfig_add=" + k for k in build.kconfig_add]
         if sub != "build":
             argv += self.args.extra
         with open(os.path.join(d, "kunit.cmd"), "w") as f:
@@ -309,7 +311,8 @@ class Runner:
                 initrd = self.kmod_initrd(lane.build, bdir, d)
             xen = stage("fetch xen", pipeline.fetch_xen, lane.xen.name) if lane.xen else None
             status = stage("boot (%s)" % lane.name, pipeline.boot, lane.name, image, initrd,
-                           console, append=KMOD_APPEND, timeout=lane.timeout or KMOD_TIMEOUT,
+                           console, append="%s lmm.exit=%s" % (KMOD_APPEND, lane.arch.kunit.exit),
+                           timeout=lane.timeout or KMOD_TIMEOUT,
                            xen=xen)
         except StepError as e:
             with open(console, "w") as f:

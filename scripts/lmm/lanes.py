@@ -7,9 +7,11 @@ scripts/lanes prints it for people and for the shell steps (key=value
 lines, read as data, never executed).
 
 An arch entry holds what every lane of one Debian architecture shares:
-the kernel flavour and image, the cross toolchain, the build root's
-packages for it, the busybox pin and QEMU's binary, machine, CPU, console
-and memory, and kunit.py's name for it (kunit: arch, make_arch, image).
+the kernel flavour and image (none for an architecture this mirror has
+no kernels of), the cross toolchain, the build root's packages for it,
+the busybox pin and QEMU's binary, machine, CPU (none: QEMU's default),
+console, memory and the most CPUs the machine takes (smp_max), and
+kunit.py's name for it (kunit: arch, make_arch, image).
 A lane may override machine, cpu, console and mem, and adds kernel
 command line (append), the MMU it must run on, a Xen pin and a timeout.
 
@@ -24,7 +26,10 @@ A build is a kernel made from a source pin (Debian's linux-source, or the
 tree given with --ksrc) plus kunitconfig fragments from kunit/; every
 lane naming it boots that one kernel.  Its boot_warning is a kernel
 warning known to fire once during boot, before any test (tolerated by
-count, never while tests run); gate: scripts/gate runs the build's lanes
+count, never while tests run); kconfig_add: options that override the
+fragments (kunit.py --kconfig_add: the fragments may not contradict one
+another, so an arch that lacks an option of the shared .kunitconfig, such
+as sparc64's KFENCE, unsets it here); gate: scripts/gate runs the build's lanes
 for a series that touches generic code or the build's arch/<srcarch>;
 mutate: how `scripts/mutate --tree BUILD` tests a mutant of the tree,
 "modules" (the modules rebuilt against the unchanged kernel, which works
@@ -35,7 +40,11 @@ A pin names one Debian package version that `make check` uses:
   kernel pins: arch, abi (Debian's kernel ABI, as in 7.3.4+deb13) and the
   version of the source package the image, headers and kbuild come from;
   package pins: package (and arch for architecture-specific ones) and
-  version.
+  version;
+  source pins: a package pin with dsc_sha256, the SHA-256 of the source
+  package's .dsc: the guest userland built from Debian's source with the
+  cross compiler, for an architecture the mirror has no binaries of
+  (sparc64's busybox; scripts/build-busybox).
 """
 
 import json
@@ -66,13 +75,21 @@ RE_LANE = re.compile(r"^[a-z0-9][a-z0-9_.+-]*$")
 RE_BUILD = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 RE_KUNIT_ARCH = re.compile(r"^[a-z0-9_]+$")
 RE_PATH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$")
+RE_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
-PIN_KEYS = {"arch", "abi", "version", "suite", "package"}
+PIN_KEYS = {"arch", "abi", "version", "suite", "package", "dsc_sha256"}
 BOOT_KEYS = {"machine", "cpu", "console", "mem"}
 ARCH_KEYS = {"flavour", "unsigned", "image", "cross", "gcc", "packages",
-             "busybox", "qemu", "lazy_mmu", "kunit"} | BOOT_KEYS
-KUNIT_ARCH_KEYS = {"arch", "make_arch", "srcarch", "image"}
-BUILD_KEYS = {"arch", "source", "kunitconfig", "boot_warning", "gate", "mutate", "about"}
+             "busybox", "qemu", "smp_max", "lazy_mmu", "kunit"} | BOOT_KEYS
+KUNIT_ARCH_KEYS = {"arch", "make_arch", "srcarch", "image", "exit"}
+# How a kunit.py-built kernel ends the plain module's boot (lmm.exit=):
+# most cannot power off there (x86 without ACPI), so they reboot into
+# QEMU's -no-reboot; sparc64's OpenBIOS cannot reboot, it powers off.
+KUNIT_EXITS = ("reboot", "poweroff")
+BUILD_KEYS = {"arch", "source", "kunitconfig", "kconfig_add", "boot_warning", "gate", "mutate",
+              "about"}
+# kunit.py's --kconfig_add: one option, set or unset.
+RE_KCONFIG = re.compile(r"^(CONFIG_[A-Z0-9_]+=[A-Za-z0-9_\"-]+|# CONFIG_[A-Z0-9_]+ is not set)$")
 MUTATE_MODES = ("modules", "rebuild")
 LANE_KEYS = {"name", "kind", "arch", "kernel", "build", "default", "newest", "xen",
              "mmu", "append", "timeout", "about"} | BOOT_KEYS
@@ -90,6 +107,7 @@ class Pin:
     arch: str = ""
     abi: str = ""
     package: str = ""
+    dsc_sha256: str = ""    # a source pin: built here from Debian's source
 
     @property
     def is_kernel(self) -> bool:
@@ -98,17 +116,19 @@ class Pin:
     def fields(self) -> Dict[str, str]:
         return {"pin": self.name, "arch": self.arch, "abi": self.abi,
                 "package": self.package, "version": self.version,
-                "suite": self.suite}
+                "suite": self.suite, "dsc_sha256": self.dsc_sha256}
 
 
 @dataclass(frozen=True)
 class KunitArch:
     """kunit.py's view of an arch: --arch, make's ARCH, the kernel's
-    source directory under arch/ (SRCARCH), the image in the build."""
+    source directory under arch/ (SRCARCH), the image in the build, and
+    how the guest ends a boot of that kernel (KUNIT_EXITS)."""
     arch: str
     make_arch: str
     srcarch: str
     image: str
+    exit: str = "reboot"
 
 
 @dataclass(frozen=True)
@@ -128,12 +148,18 @@ class Arch:
     mem: int
     lazy_mmu: str
     kunit: Optional[KunitArch] = None
+    smp_max: int = 0        # 0: no limit of the machine's
+
+    def cpus(self, want: int) -> int:
+        """WANT guest CPUs, or as many as the machine takes (sun4u: one)."""
+        return min(want, self.smp_max) if self.smp_max else want
 
     def fields(self) -> Dict[str, str]:
         return {"arch": self.name, "flavour": self.flavour,
                 "unsigned": "1" if self.unsigned else "", "image": self.image,
                 "cross": self.cross, "gcc": self.gcc, "cc": self.cross + self.gcc,
                 "busybox_pin": self.busybox.name, "qemu": self.qemu,
+                "smp_max": str(self.smp_max) if self.smp_max else "",
                 "lazy_mmu": self.lazy_mmu,
                 "kunit_arch": self.kunit.arch if self.kunit else ""}
 
@@ -145,6 +171,7 @@ class Build:
     arch: Arch
     source: Pin
     kunitconfig: tuple
+    kconfig_add: tuple = ()
     boot_warning: str = ""
     gate: bool = False      # scripts/gate runs it for a series touching its arch
     mutate: str = "modules"     # how scripts/mutate --tree tests a mutant on it
@@ -221,8 +248,8 @@ def table_line(lane: Lane) -> str:
         if lane.cpu:
             extra.append(f"-cpu {lane.cpu}")
     else:
-        extra = [f"{lane.arch.qemu} -M {lane.machine.split(',')[0]} -cpu {lane.cpu}",
-                 f"console={lane.console}"]
+        extra = [f"{lane.arch.qemu} -M {lane.machine.split(',')[0]}" +
+                 (f" -cpu {lane.cpu}" if lane.cpu else ""), f"console={lane.console}"]
     if lane.append:
         extra.append(lane.append)
     if lane.mmu:
@@ -364,21 +391,31 @@ def parse_arch(name: str, obj, pins: Dict[str, Pin]) -> Arch:
         kunit = KunitArch(arch=_str(f"{entry} kunit", k, "arch", RE_KUNIT_ARCH),
                           make_arch=_str(f"{entry} kunit", k, "make_arch", RE_KUNIT_ARCH),
                           srcarch=_str(f"{entry} kunit", k, "srcarch", RE_KUNIT_ARCH),
-                          image=_str(f"{entry} kunit", k, "image", RE_PATH))
+                          image=_str(f"{entry} kunit", k, "image", RE_PATH),
+                          exit=_str(f"{entry} kunit", k, "exit", choices=KUNIT_EXITS,
+                                    required=False) or "reboot")
     bname = _str(entry, obj, "busybox")
     bb = pins.get(bname)
     if bb is None or bb.is_kernel or bb.arch != name:
         raise TableError(f"{entry}: busybox '{bname}' is not a package pin for {name}")
-    return Arch(name=name, flavour=_str(entry, obj, "flavour", RE_NAME),
+    # No flavour: the mirror has no kernels of this architecture (no
+    # kernel pin may name it), only what kunit.py builds.
+    flavour = _str(entry, obj, "flavour", RE_NAME, required=False)
+    if bool(flavour) != ("image" in obj):
+        raise TableError(f"{entry}: give both 'flavour' and 'image' (a Debian kernel), or neither")
+    smp_max = obj.get("smp_max", 0)
+    if not isinstance(smp_max, int) or isinstance(smp_max, bool) or not 0 <= smp_max <= 64:
+        raise TableError(f"{entry}: 'smp_max' must be a CPU count up to 64, not {smp_max!r}")
+    return Arch(name=name, flavour=flavour,
                 unsigned=_flag(entry, obj, "unsigned"),
-                image=_str(entry, obj, "image", choices=("vmlinuz", "vmlinux")),
+                image=_str(entry, obj, "image", choices=("vmlinuz", "vmlinux"), required=False),
                 cross=_str(entry, obj, "cross", RE_CROSS),
                 gcc=_str(entry, obj, "gcc", RE_NAME), packages=tuple(packages),
                 busybox=bb, qemu=_str(entry, obj, "qemu", RE_BINARY),
                 machine=_str(entry, obj, "machine", RE_QEMU_OPT),
-                cpu=_str(entry, obj, "cpu", RE_QEMU_OPT),
+                cpu=_str(entry, obj, "cpu", RE_QEMU_OPT, required=False),
                 console=_str(entry, obj, "console", RE_CONSOLE),
-                mem=_mem(entry, obj, True),
+                mem=_mem(entry, obj, True), smp_max=smp_max,
                 lazy_mmu=_str(entry, obj, "lazy_mmu"), kunit=kunit)
 
 
@@ -396,7 +433,11 @@ def parse_build(name: str, obj, pins: Dict[str, Pin], arches: Dict[str, Arch]) -
     if (not isinstance(frags, list) or not frags or
             not all(isinstance(f, str) and RE_KUNITCONFIG.match(f) for f in frags)):
         raise TableError(f"{entry}: 'kunitconfig' must be a list of kunit/*.kunitconfig names")
+    add = obj.get("kconfig_add", [])
+    if not isinstance(add, list) or not all(isinstance(a, str) and RE_KCONFIG.match(a) for a in add):
+        raise TableError(f"{entry}: 'kconfig_add' must be a list of CONFIG_X=V or '# CONFIG_X is not set' lines")
     return Build(name=name, arch=arches[aname], source=pins[sname], kunitconfig=tuple(frags),
+                 kconfig_add=tuple(add),
                  boot_warning=_str(entry, obj, "boot_warning", required=False),
                  gate=_flag(entry, obj, "gate"),
                  mutate=_str(entry, obj, "mutate", choices=MUTATE_MODES, required=False) or "modules",
@@ -410,9 +451,12 @@ def parse_pin(name: str, obj) -> Pin:
     if bool(abi) == bool(package):
         raise TableError(f"{entry}: give either 'abi' (a kernel) or 'package'")
     arch = _str(entry, obj, "arch", RE_NAME, required=bool(abi))
+    dsc = _str(entry, obj, "dsc_sha256", RE_SHA256, required=False)
+    if dsc and abi:
+        raise TableError(f"{entry}: a kernel pin has no 'dsc_sha256'")
     return Pin(name=name, version=_str(entry, obj, "version", RE_VERSION),
                suite=_str(entry, obj, "suite", RE_NAME), arch=arch,
-               abi=abi, package=package)
+               abi=abi, package=package, dsc_sha256=dsc)
 
 
 def _timeout(entry: str, obj: dict) -> int:
@@ -506,6 +550,8 @@ def parse(text: str, source: str = "lanes.json") -> Table:
     for name, pin in table.pins.items():
         if pin.is_kernel and pin.arch not in table.arches:
             raise TableError(f"pin '{name}': arch '{pin.arch}' is not in 'arches'")
+        if pin.is_kernel and not table.arches[pin.arch].flavour:
+            raise TableError(f"pin '{name}': arch '{pin.arch}' has no Debian kernel flavour")
     builds_obj = data.get("builds", {})
     if not isinstance(builds_obj, dict):
         raise TableError(f"{source}: 'builds' must be an object")

@@ -95,15 +95,16 @@ class Boot:
         mem = self.mem or lane.mem
         cmdline = " ".join(x for x in (f"console={lane.console}", COMMON_APPEND,
                                        lane.append, self.append.strip()) if x)
-        argv = [lane.arch.qemu, "-accel", "tcg", "-M", lane.machine,
-                "-cpu", lane.cpu, "-smp", str(self.smp)]
+        smp = lane.arch.cpus(self.smp)
+        argv = [lane.arch.qemu, "-accel", "tcg", "-M", lane.machine]
+        argv += (["-cpu", lane.cpu] if lane.cpu else []) + ["-smp", str(smp)]
         if lane.xen:
             if not self.xen:
                 raise BootError(f"lane {lane.name} needs --xen (scripts/fetch-xen)")
             if "," in cmdline + self.kernel + self.initrd:
                 raise BootError("no commas allowed in a Xen module line")
             argv += ["-m", str(mem + XEN_EXTRA_MEM), "-append",
-                     f"{XEN_CONSOLE} dom0_mem={mem}M dom0_max_vcpus={self.smp}",
+                     f"{XEN_CONSOLE} dom0_mem={mem}M dom0_max_vcpus={smp}",
                      "-kernel", self.xen, "-initrd",
                      f"{self.kernel} {cmdline.replace(COMMON_APPEND, XEN_DOM0_CONSOLE + ' ' + COMMON_APPEND, 1)},{self.initrd}"]
         else:

@@ -46,7 +46,7 @@ from lmm.sweep import Mutant, Result  # noqa: E402
 
 # The plain module's boot, as the kunit-kmod lanes boot it, with
 # upstream's module run alone among the KUnit suites.
-APPEND = "kunit.filter_glob=upstream_lazy_mmu_mode debug_pagealloc=on lmm.exit=reboot"
+APPEND = "kunit.filter_glob=upstream_lazy_mmu_mode debug_pagealloc=on"
 MISUSE_WARNINGS = 4
 UPSTREAM_SUITES = ("lazy_mmu_mode", "upstream_lazy_mmu_mode")
 IN_OVERLAY_NO_PATCH = 4     # scripts/in-overlay: the patch does not apply
@@ -162,7 +162,8 @@ class Modules(Harness):
                                          ("module", up)], log=os.path.join(d, "initramfs.log"))
             console = os.path.join(d, "console.log")
             self.boots += 1
-            status = pipeline.boot(self.lane.name, self.image, initrd, console, append=APPEND,
+            status = pipeline.boot(self.lane.name, self.image, initrd, console,
+                                   append="%s lmm.exit=%s" % (APPEND, self.build.arch.kunit.exit),
                                    timeout=self.args.timeout or self.lane.timeout or 300,
                                    xen=self.xen, log=os.path.join(d, "boot.log"))
             pipeline.verdict(d, ["--lane", self.lane.name, "--console", console, "--outdir", d,

@@ -102,6 +102,48 @@ class TableTest(unittest.TestCase):
                 change(e)
                 self.assertRejected(e, message)
 
+    def test_arch_without_debian_kernels(self):
+        """sparc64: no Debian kernel (no flavour or image), QEMU's default
+        CPU, one CPU at most, busybox from a source pin, fragments
+        overridden through kconfig_add."""
+        d = fixture()
+        d["arches"]["sparc64"] = {
+            "cross": "sparc64-linux-gnu-", "gcc": "gcc-14", "packages": ["bzip2"],
+            "busybox": "busybox-sparc64", "qemu": "qemu-system-sparc64", "machine": "sun4u",
+            "console": "ttyS0", "mem": 1024, "smp_max": 1, "lazy_mmu": "yes",
+            "kunit": {"arch": "sparc64", "make_arch": "sparc", "srcarch": "sparc",
+                      "image": "arch/sparc/boot/image"}}
+        d["pins"]["busybox-sparc64"] = {"package": "busybox", "arch": "sparc64", "version": "1:1.37.0-6",
+                                        "suite": "trixie", "dsc_sha256": "ab" * 32}
+        d["pins"]["linux-source"] = {"package": "linux-source-7.3", "version": "7.3.4-1",
+                                     "suite": "trixie-backports"}
+        d["builds"] = {"sparc64": {"arch": "sparc64", "source": "linux-source",
+                                   "kunitconfig": ["sparc64.kunitconfig"],
+                                   "kconfig_add": ["# CONFIG_KFENCE is not set", "CONFIG_X=y"]}}
+        d["lanes"].append({"name": "kunit-kernel-sparc64-kmod", "kind": "kunit-kmod", "build": "sparc64"})
+        t = self.parse(copy.deepcopy(d))
+        lane = t.lane("kunit-kernel-sparc64-kmod")
+        self.assertEqual((lane.cpu, lane.machine, lane.arch.flavour), ("", "sun4u", ""))
+        self.assertEqual((lane.arch.cpus(2), t.arch("amd64").cpus(2)), (1, 2))
+        self.assertEqual(t.build("sparc64").kconfig_add, ("# CONFIG_KFENCE is not set", "CONFIG_X=y"))
+        self.assertEqual(t.pin("busybox-sparc64").fields()["dsc_sha256"], "ab" * 32)
+        self.assertNotIn("-cpu", lanes.table_line(lane))
+        cases = [
+            (lambda d: d["arches"]["sparc64"].update(image="vmlinux"), "give both 'flavour' and 'image'"),
+            (lambda d: d["arches"]["sparc64"].update(smp_max=100), "'smp_max' must be a CPU count"),
+            (lambda d: d["pins"].update({"kernel-sparc64": {"arch": "sparc64", "abi": "7.3", "version": "7.3-1",
+                                                            "suite": "sid"}}), "has no Debian kernel flavour"),
+            (lambda d: d["pins"]["busybox-sparc64"].update(dsc_sha256="abc"), "bad dsc_sha256"),
+            (lambda d: d["pins"]["kernel-amd64"].update(dsc_sha256="ab" * 32), "a kernel pin has no"),
+            (lambda d: d["builds"]["sparc64"].update(kconfig_add=["CONFIG_X=y; reboot"]), "'kconfig_add' must be"),
+            (lambda d: d["builds"]["sparc64"].update(kconfig_add="CONFIG_X=y"), "'kconfig_add' must be"),
+        ]
+        for change, message in cases:
+            with self.subTest(message=message):
+                e = copy.deepcopy(d)
+                change(e)
+                self.assertRejected(e, message)
+
     def test_unknown_lane_and_pin(self):
         t = self.parse(fixture())
         with self.assertRaises(KeyError):
