@@ -40,12 +40,17 @@
  * A module built against such a kernel (scripts/detect-api tells) cannot
  * call the API: only the cases that watch the kernel's own sections run.
  */
-#if LMM_TESTABLE && !(defined(MODULE) && defined(LMM_PPC_BATCH_UNEXPORTED))
+#if LMM_TESTABLE && !(defined(MODULE) && (defined(LMM_PPC_BATCH_UNEXPORTED) || \
+					    defined(LMM_SPARC_HOOKS_UNEXPORTED)))
 #define LMM_CALLABLE 1
 #else
 #define LMM_CALLABLE 0
 #endif
+#ifdef LMM_SPARC_HOOKS_UNEXPORTED
+#define LMM_UNCALLABLE_REASON "link-safe build: this kernel exports arch_enter/flush/leave_lazy_mmu_mode() only with KUnit, so a module cannot call the API"
+#else
 #define LMM_UNCALLABLE_REASON "link-safe build: this kernel exports ppc64_tlb_batch and __flush_tlb_pending only with KUnit, so a module cannot call lazy_mmu_mode_disable()/pause()"
+#endif
 
 #if LMM_TESTABLE
 static inline u8 lmm_task_e(struct task_struct *tsk)
@@ -183,13 +188,15 @@ struct lmm_case {
 };
 
 /* All cases, in run order (lmm_scenarios.c); both front ends iterate it. */
-#define LMM_NCASES 27
+#define LMM_NCASES 29
 extern const struct lmm_case * const lmm_cases[LMM_NCASES];
 
 /* The cases defined in lmm_arch.c, for lmm_cases[]. */
 extern const struct lmm_case lmm_case_arm64_pending_barriers;
 extern const struct lmm_case lmm_case_powerpc_preempt_count;
 extern const struct lmm_case lmm_case_powerpc_hash_tlb_batch;
+extern const struct lmm_case lmm_case_sparc64_preempt_count;
+extern const struct lmm_case lmm_case_sparc64_tlb_batch;
 extern const struct lmm_case lmm_case_pte_visibility;
 extern const struct lmm_case lmm_case_xen_pte_deferral;
 extern const struct lmm_case lmm_case_nested_kernel_paths;

@@ -55,12 +55,16 @@
  * without the mode (every case skips there, and riscv, for one, exports
  * no flush_tlb_kernel_range()), nor from a module on powerpc book3s64.
  */
-#if !LMM_TESTABLE || (defined(CONFIG_PPC_BOOK3S_64) && defined(MODULE))
+#if !LMM_TESTABLE || (defined(MODULE) && (defined(CONFIG_PPC_BOOK3S_64) || defined(CONFIG_SPARC64)))
 #define LMM_KPAGE_WRITES 0
 #else
 #define LMM_KPAGE_WRITES 1
 #endif
+#ifdef CONFIG_SPARC64
+#define LMM_NO_KPAGE_WRITES "a module cannot change kernel PTEs on sparc64 (flush_tlb_kernel_range() is not exported): built-in KUnit only"
+#else
 #define LMM_NO_KPAGE_WRITES "a module cannot change kernel PTEs on powerpc book3s64 (pte_update() calls hpte_need_flush(), not exported): built-in KUnit only"
+#endif
 
 /* ===== A kernel page the test owns ===== */
 
@@ -82,14 +86,10 @@ static struct mm_struct *lmm_init_mm(void)
 #endif
 }
 
-static pte_t *lmm_kernel_pte(struct mm_struct *mm, unsigned long addr)
+#ifndef CONFIG_X86
+/* The PMD of @addr in @mm that points to a PTE table, or NULL. */
+static pmd_t *lmm_pmd_of(struct mm_struct *mm, unsigned long addr)
 {
-#ifdef CONFIG_X86
-	unsigned int level;
-	pte_t *ptep = lookup_address(addr, &level);
-
-	return ptep && level == PG_LEVEL_4K ? ptep : NULL;
-#else
 	pgd_t *pgdp = pgd_offset(mm, addr);
 	p4d_t *p4dp;
 	pud_t *pudp;
@@ -106,7 +106,21 @@ static pte_t *lmm_kernel_pte(struct mm_struct *mm, unsigned long addr)
 	pmdp = pmd_offset(pudp, addr);
 	if (pmd_none(pmdp_get(pmdp)) || pmd_bad(pmdp_get(pmdp)) || pmd_leaf(pmdp_get(pmdp)))
 		return NULL;
-	return pte_offset_kernel(pmdp, addr);
+	return pmdp;
+}
+#endif
+
+static pte_t *lmm_kernel_pte(struct mm_struct *mm, unsigned long addr)
+{
+#ifdef CONFIG_X86
+	unsigned int level;
+	pte_t *ptep = lookup_address(addr, &level);
+
+	return ptep && level == PG_LEVEL_4K ? ptep : NULL;
+#else
+	pmd_t *pmdp = lmm_pmd_of(mm, addr);
+
+	return pmdp ? pte_offset_kernel(pmdp, addr) : NULL;
 #endif
 }
 
@@ -141,7 +155,16 @@ static int lmm_kpage_get(struct lmm_test *t, struct lmm_kpage *k)
 			 (u64)pte_val(k->orig), page_to_pfn(vmalloc_to_page(k->addr)));
 		goto err;
 	}
+#ifdef CONFIG_SPARC64
+	/*
+	 * sparc64 has no pte_pgprot() (the generic one is empty): swap the
+	 * physical address, which its PTE holds as is, keeping every bit else.
+	 */
+	k->other_pte = __pte(pte_val(k->orig) - (pte_pfn(k->orig) << PAGE_SHIFT) +
+			     ((unsigned long)page_to_pfn(k->other) << PAGE_SHIFT));
+#else
 	k->other_pte = pfn_pte(page_to_pfn(k->other), pte_pgprot(k->orig));
+#endif
 	lmm_fill(k->addr, 0xa5);
 	lmm_fill(page_address(k->other), 0x5a);
 	return 0;
@@ -181,8 +204,11 @@ static void lmm_kpage_set(struct lmm_kpage *k, pte_t pte)
 
 	pte_clear(k->mm, addr, k->ptep);
 	lmm_tlb_flush_one(addr);
-#ifdef CONFIG_PPC
-	/* powerpc has no set_pte(); the PTE is not valid here. */
+#if defined(CONFIG_PPC) || defined(CONFIG_SPARC64)
+	/*
+	 * powerpc and sparc64 have no set_pte(); the PTE is not valid here
+	 * (and sparc64 batches nothing for init_mm).
+	 */
 	set_pte_at(k->mm, addr, k->ptep, pte);
 #else
 	set_pte(k->ptep, pte);
@@ -333,43 +359,42 @@ static void lmm_arm64_pending_barriers(struct lmm_test *t)
 #endif
 }
 
-/* ===== powerpc book3s64: hash-MMU preemption and batch ===== */
+/* ===== Sections that run with preemption disabled ===== */
 
-#ifdef CONFIG_PPC_BOOK3S_64
 /*
- * Expected preempt_count() for the model's state: the hash MMU's
- * arch_enter_lazy_mmu_mode() is preempt_disable() and its leave is
- * preempt_enable(); with the radix MMU both are no-ops.
+ * powerpc book3s64 with the hash MMU and sparc64 disable preemption in
+ * arch_enter_lazy_mmu_mode() and enable it in arch_leave_lazy_mmu_mode():
+ * inside an active section preempt_count() is one higher whatever the
+ * depth, and back after pause() and the outermost disable(); nothing
+ * moves it while paused, for a nested call or at E = 0.  With the radix
+ * MMU (hooks are no-ops) preempt_count() never moves.
  */
-static void lmm_ppc_expect_preempt(struct lmm_test *t, int base,
-				   const char *when)
+#if defined(CONFIG_PPC_BOOK3S_64) || defined(CONFIG_SPARC64)
+/* Expected preempt_count() for the model's state, against the real one. */
+static void lmm_expect_preempt(struct lmm_test *t, int base, const char *when)
 {
-	bool hash = !radix_enabled();
-	int want = base + (hash && lmm_model_task_active(&t->model));
+	bool disables = !lmm_may_sleep_in_section();
+	int want = base + (disables && lmm_model_task_active(&t->model));
 	int seen = preempt_count();
 
 	if (seen != want)
-		lmm_fail(t, "%s: preempt_count() %#x, expected %#x (%s MMU, base %#x) [E=%u P=%u predicate=%d]",
-			 when, seen, want, hash ? "hash" : "radix", base,
+		lmm_fail(t, "%s: preempt_count() %#x, expected %#x (%s, base %#x) [E=%u P=%u predicate=%d]",
+			 when, seen, want,
+			 IS_ENABLED(CONFIG_SPARC64) ? "sparc64" :
+			 disables ? "hash MMU" : "radix MMU", base,
 			 lmm_task_e(current), lmm_task_p(current),
 			 lmm_predicate());
 }
-#endif
 
-/*
- * powerpc book3s64: inside an active section preemption is disabled once
- * (hash MMU) whatever the depth, and enabled again by pause() and by the
- * outermost disable(); with the radix MMU preempt_count() never moves.
- */
-static void lmm_powerpc_preempt_count(struct lmm_test *t)
+static void lmm_preempt_walk(struct lmm_test *t)
 {
-#ifdef CONFIG_PPC_BOOK3S_64
 	static const enum lmm_op ops[] = {
 		LMM_ENABLE, LMM_ENABLE, LMM_DISABLE,	/* E=1, active */
 		LMM_PAUSE, LMM_ENABLE, LMM_DISABLE,	/* ignored while paused */
 		LMM_PAUSE, LMM_RESUME, LMM_RESUME,	/* nested pause, back */
 		LMM_ENABLE, LMM_PAUSE, LMM_RESUME,	/* E=2 */
-		LMM_DISABLE, LMM_DISABLE,		/* outermost */
+		LMM_ENABLE, LMM_ENABLE, LMM_DISABLE,	/* E=4, back to 3 */
+		LMM_DISABLE, LMM_DISABLE, LMM_DISABLE,	/* outermost */
 		LMM_PAUSE, LMM_RESUME,			/* E=0: no arch call */
 	};
 	char when[48];
@@ -381,21 +406,158 @@ static void lmm_powerpc_preempt_count(struct lmm_test *t)
 		return;
 	}
 	base = preempt_count();
-	lmm_ppc_expect_preempt(t, base, "before any section");
+	lmm_expect_preempt(t, base, "before any section");
 	for (i = 0; i < ARRAY_SIZE(ops) && !t->failures; i++) {
 		lmm_do(t, ops[i]);
 		snprintf(when, sizeof(when), "step %u", t->step);
-		lmm_ppc_expect_preempt(t, base, when);
+		lmm_expect_preempt(t, base, when);
 	}
 	lmm_unwind(t);
+}
+#endif
+
+static void lmm_powerpc_preempt_count(struct lmm_test *t)
+{
+#ifdef CONFIG_PPC_BOOK3S_64
+	lmm_preempt_walk(t);
 #else
 	lmm_skip(t, "powerpc book3s64 only");
 #endif
 }
 
+static void lmm_sparc64_preempt_count(struct lmm_test *t)
+{
+#ifdef CONFIG_SPARC64
+	lmm_preempt_walk(t);
+#else
+	lmm_skip(t, "sparc64 only");
+#endif
+}
+
+/* ===== One deferral driver for the batching architectures ===== */
+
+/*
+ * powerpc's hash MMU (ppc64_tlb_batch) and sparc64 (tlb_batch) queue
+ * work for page-table changes made inside an active section and drain it
+ * at every flush point.  One walk, driven by the model, checks both:
+ * - a change queues an entry while the task is active, at every depth,
+ *   and never outside a section, while paused (at any pause depth) or
+ *   in interrupt context;
+ * - after every call that flushes or leaves (a nested disable(), the
+ *   outermost disable(), pause() of an active section) nothing is
+ *   queued; after a call that makes no arch call the queue is as it was.
+ */
+#if (defined(CONFIG_PPC_64S_HASH_MMU) || defined(CONFIG_SPARC64)) && !defined(MODULE)
+struct lmm_defer {
+	const char *queue;			/* what is counted, for messages */
+	unsigned long (*queued)(void *ctx);	/* entries queued now */
+	unsigned long (*change)(void *ctx);	/* one change; entries after */
+	void *ctx;
+};
+
+static void lmm_defer_expect(struct lmm_test *t, const struct lmm_defer *d,
+			     unsigned long n, bool queued, const char *when)
+{
+	if (!n != !queued)
+		lmm_fail(t, "step %u, %s: %lu entries in %s, expected %s [E=%u P=%u predicate=%d]",
+			 t->step, when, n, d->queue, queued ? "some" : "none",
+			 lmm_task_e(current), lmm_task_p(current),
+			 lmm_predicate());
+}
+
+struct lmm_defer_irq {
+	const struct lmm_defer *d;
+	unsigned long before, after;
+};
+
+static void lmm_defer_irq_fn(void *arg)
+{
+	struct lmm_defer_irq *w = arg;
+
+	w->before = w->d->queued(w->d->ctx);
+	w->after = w->d->change(w->d->ctx);
+}
+
+static void lmm_defer_irq_expect(struct lmm_test *t, const struct lmm_defer *d,
+				 const struct lmm_defer_irq *w, const char *ctx)
+{
+	if (w->after != w->before)
+		lmm_fail(t, "step %u, change in %s: %lu entries in %s, %lu before: queued while in interrupt context, the task in a section [E=%u P=%u predicate=%d]",
+			 t->step, ctx, w->after, d->queue, w->before,
+			 lmm_task_e(current), lmm_task_p(current),
+			 lmm_predicate());
+}
+
+/*
+ * Changes from interrupt context while the task is in a section (with an
+ * entry of its own queued): made at once, nothing added to the queue.
+ */
+static void lmm_defer_irqs(struct lmm_test *t, const struct lmm_defer *d)
+{
+	struct lmm_defer_irq w = { .d = d };
+
+	lmm_defer_expect(t, d, d->change(d->ctx), true, "change before the interrupts");
+	if (!lmm_run_hardirq(lmm_defer_irq_fn, &w))
+		lmm_fail(t, "could not make the change in hardirq context");
+	else
+		lmm_defer_irq_expect(t, d, &w, "hardirq context");
+	if (lmm_run_softirq(lmm_defer_irq_fn, &w))
+		lmm_defer_irq_expect(t, d, &w, "softirq context");
+	local_bh_disable();
+	lmm_defer_irq_fn(&w);
+	local_bh_enable();
+	lmm_defer_irq_expect(t, d, &w, "task context with BH disabled");
+}
+
+static void lmm_defer_walk(struct lmm_test *t, const struct lmm_defer *d)
+{
+	static const enum lmm_op ops[] = {
+		LMM_ENABLE, LMM_ENABLE, LMM_ENABLE, LMM_ENABLE,	/* E=1..4 */
+		LMM_DISABLE, LMM_DISABLE, LMM_DISABLE,		/* nested: flush */
+		LMM_PAUSE, LMM_ENABLE, LMM_DISABLE,		/* ignored while paused */
+		LMM_PAUSE, LMM_RESUME,				/* P=2, back to 1 */
+		LMM_RESUME,					/* active again */
+		LMM_ENABLE, LMM_PAUSE, LMM_RESUME, LMM_DISABLE,	/* at E=2 */
+	};
+	unsigned int i;
+
+	lmm_defer_expect(t, d, d->queued(d->ctx), false, "before any section");
+	lmm_defer_expect(t, d, d->change(d->ctx), false, "change outside a section");
+	for (i = 0; i < ARRAY_SIZE(ops) && !t->failures; i++) {
+		struct lmm_model next = t->model;
+		unsigned int calls = lmm_model_apply(&next, ops[i], false);
+		unsigned long before = d->queued(d->ctx);
+		unsigned long n;
+
+		if (!lmm_do(t, ops[i]))
+			break;
+		n = d->queued(d->ctx);
+		if (calls & (LMM_ARCH_FLUSH | LMM_ARCH_LEAVE))
+			lmm_defer_expect(t, d, n, false, "after a flushing call");
+		else if (n != before)
+			lmm_fail(t, "step %u, a call that makes no arch call: %lu entries in %s, %lu before [E=%u P=%u predicate=%d]",
+				 t->step, n, d->queue, before,
+				 lmm_task_e(current), lmm_task_p(current),
+				 lmm_predicate());
+		lmm_defer_expect(t, d, d->change(d->ctx),
+				 lmm_model_task_active(&t->model), "change");
+	}
+	if (!t->failures)
+		lmm_defer_irqs(t, d);
+	lmm_defer_expect(t, d, d->change(d->ctx), true, "change before the outermost disable()");
+	if (lmm_do(t, LMM_DISABLE)) {
+		lmm_defer_expect(t, d, d->queued(d->ctx), false, "after the outermost disable()");
+		lmm_defer_expect(t, d, d->change(d->ctx), false, "change after the section");
+	}
+	lmm_unwind(t);
+}
+#endif
+
+/* ----- powerpc hash: ppc64_tlb_batch ----- */
+
 #if defined(CONFIG_PPC_64S_HASH_MMU) && !defined(MODULE)
 /* Entries queued in this CPU's hash-MMU batch. */
-static unsigned long lmm_ppc_batched(void)
+static unsigned long lmm_ppc_queued(void *ctx)
 {
 	unsigned long n;
 
@@ -409,10 +571,11 @@ static unsigned long lmm_ppc_batched(void)
  * Rewrite the test page's PTE unchanged through pte_update(), like
  * ptep_test_and_clear_young(): its hash-table entry (H_PAGE_HASHPTE) must
  * be invalidated, which is queued inside an active section and done at
- * once anywhere else.  Returns the batch size afterwards.
+ * once anywhere else.
  */
-static unsigned long lmm_ppc_touch(struct lmm_kpage *k)
+static unsigned long lmm_ppc_change(void *ctx)
 {
+	struct lmm_kpage *k = ctx;
 	unsigned long n;
 
 	preempt_disable();
@@ -421,41 +584,16 @@ static unsigned long lmm_ppc_touch(struct lmm_kpage *k)
 	preempt_enable();
 	return n;
 }
-
-static void lmm_ppc_expect_batch(struct lmm_test *t, unsigned long n,
-				 bool queued, const char *when)
-{
-	if (!n != !queued)
-		lmm_fail(t, "%s: %lu entries in ppc64_tlb_batch, expected %s [E=%u P=%u predicate=%d]",
-			 when, n, queued ? "some" : "none",
-			 lmm_task_e(current), lmm_task_p(current),
-			 lmm_predicate());
-}
-
-struct lmm_ppc_irq {
-	struct lmm_kpage *k;
-	unsigned long batched;
-};
-
-static void lmm_ppc_irq_fn(void *arg)
-{
-	struct lmm_ppc_irq *w = arg;
-
-	w->batched = lmm_ppc_touch(w->k);
-}
 #endif
 
-/*
- * powerpc hash MMU: a PTE update inside an active section queues its
- * hash-table invalidation in ppc64_tlb_batch; every flush point (nested
- * disable, pause, outermost disable) drains it; nothing is queued outside
- * sections, while paused or from interrupt context.
- */
 static void lmm_powerpc_hash_tlb_batch(struct lmm_test *t)
 {
 #if defined(CONFIG_PPC_64S_HASH_MMU) && !defined(MODULE)
-	struct lmm_ppc_irq w = { };
 	struct lmm_kpage k;
+	struct lmm_defer d = {
+		.queue = "ppc64_tlb_batch", .queued = lmm_ppc_queued,
+		.change = lmm_ppc_change, .ctx = &k,
+	};
 
 	if (radix_enabled()) {
 		lmm_skip(t, "radix MMU: the lazy MMU hooks are no-ops and nothing is batched (hash: POWER8, or POWER9 with disable_radix)");
@@ -463,57 +601,12 @@ static void lmm_powerpc_hash_tlb_batch(struct lmm_test *t)
 	}
 	if (lmm_kpage_get(t, &k))
 		return;
-	w.k = &k;
 	/* lmm_kpage_get() wrote the page: it has a hash-table entry now. */
-	if (!(pte_val(ptep_get(k.ptep)) & H_PAGE_HASHPTE)) {
+	if (!(pte_val(ptep_get(k.ptep)) & H_PAGE_HASHPTE))
 		lmm_fail(t, "test page's PTE %#llx has no hash-table entry after an access",
 			 (u64)pte_val(ptep_get(k.ptep)));
-		goto out;
-	}
-
-	lmm_ppc_expect_batch(t, lmm_ppc_batched(), false, "before any section");
-	lmm_ppc_expect_batch(t, lmm_ppc_touch(&k), false, "PTE update outside a section");
-
-	lmm_do(t, LMM_ENABLE);
-	lmm_ppc_expect_batch(t, lmm_ppc_touch(&k), true, "PTE update in a section (E=1)");
-	lmm_do(t, LMM_ENABLE);
-	lmm_ppc_expect_batch(t, lmm_ppc_touch(&k), true, "PTE update in a nested section (E=2)");
-	lmm_do(t, LMM_DISABLE);
-	lmm_ppc_expect_batch(t, lmm_ppc_batched(), false, "after a nested disable() (must flush)");
-
-	lmm_ppc_expect_batch(t, lmm_ppc_touch(&k), true, "PTE update in the section again");
-	lmm_do(t, LMM_PAUSE);
-	lmm_ppc_expect_batch(t, lmm_ppc_batched(), false, "after pause() (must leave the mode)");
-	lmm_ppc_expect_batch(t, lmm_ppc_touch(&k), false, "PTE update while paused");
-	lmm_do(t, LMM_RESUME);
-	lmm_ppc_expect_batch(t, lmm_ppc_touch(&k), true, "PTE update after resume()");
-	lmm_do(t, LMM_ENABLE);
-	lmm_do(t, LMM_DISABLE);
-	lmm_ppc_expect_batch(t, lmm_ppc_batched(), false, "after another nested disable()");
-
-	if (!t->failures) {
-		if (!lmm_run_hardirq(lmm_ppc_irq_fn, &w))
-			lmm_fail(t, "could not run the PTE update in hardirq context");
-		else
-			lmm_ppc_expect_batch(t, w.batched, false,
-					     "PTE update in hardirq context while the task is in a section");
-		if (lmm_run_softirq(lmm_ppc_irq_fn, &w))
-			lmm_ppc_expect_batch(t, w.batched, false,
-					     "PTE update in softirq context while the task is in a section");
-		local_bh_disable();
-		lmm_ppc_irq_fn(&w);
-		local_bh_enable();
-		lmm_ppc_expect_batch(t, w.batched, false,
-				     "PTE update with BH disabled while the task is in a section");
-	}
-
-	lmm_ppc_expect_batch(t, lmm_ppc_touch(&k), true, "PTE update before the outermost disable()");
-	lmm_do(t, LMM_DISABLE);
-	lmm_ppc_expect_batch(t, lmm_ppc_batched(), false, "after the outermost disable()");
-	lmm_ppc_expect_batch(t, lmm_ppc_touch(&k), false, "PTE update after the section");
-
-	lmm_unwind(t);
-out:
+	else
+		lmm_defer_walk(t, &d);
 	/* Never leave an invalidation behind, whatever failed. */
 	preempt_disable();
 	if (this_cpu_ptr(&ppc64_tlb_batch)->index)
@@ -524,6 +617,104 @@ out:
 	lmm_skip(t, "%s", LMM_NO_KPAGE_WRITES);
 #else
 	lmm_skip(t, "ppc64_tlb_batch exists only on powerpc book3s64 with the hash MMU");
+#endif
+}
+
+/* ----- sparc64: tlb_batch ----- */
+
+#if defined(CONFIG_SPARC64) && !defined(MODULE)
+static unsigned long lmm_user_map(struct lmm_test *t);
+
+/*
+ * sparc64 batches the TLB and TSB flushes of user-mm PTE changes (kernel
+ * ones are flushed by flush_tlb_kernel_range()): tlb_batch_add_one()
+ * queues into the per-CPU tlb_batch, static in arch/sparc/mm/tlb.c and
+ * resolved through kallsyms.  The change rewrites a populated PTE of the
+ * test's own user memory unchanged with set_pte_at(), which hands its old
+ * value to tlb_batch_add(); its PTE lock is held throughout the walk (the
+ * walk does not sleep: sparc64 sections run with preemption disabled),
+ * so that the interrupt-context changes need no lock of their own.
+ */
+struct lmm_sparc_user {
+	struct tlb_batch __percpu *tb;
+	struct mm_struct *mm;
+	unsigned long addr;
+	pte_t *ptep;
+};
+
+static unsigned long lmm_sparc_queued(void *ctx)
+{
+	struct lmm_sparc_user *u = ctx;
+	unsigned long n;
+
+	preempt_disable();
+	n = this_cpu_ptr(u->tb)->tlb_nr;
+	preempt_enable();
+	return n;
+}
+
+static unsigned long lmm_sparc_change(void *ctx)
+{
+	struct lmm_sparc_user *u = ctx;
+
+	set_pte_at(u->mm, u->addr, u->ptep, ptep_get(u->ptep));
+	return lmm_sparc_queued(ctx);
+}
+
+/* The PTE of user address @addr in @mm, mapped and locked; NULL if none. */
+static pte_t *lmm_user_pte_lock(struct mm_struct *mm, unsigned long addr,
+				spinlock_t **ptl)
+{
+	pmd_t *pmdp = lmm_pmd_of(mm, addr);
+
+	return pmdp ? pte_offset_map_lock(mm, pmdp, addr, ptl) : NULL;
+}
+#endif
+
+static void lmm_sparc64_tlb_batch(struct lmm_test *t)
+{
+#if defined(CONFIG_SPARC64) && !defined(MODULE)
+	struct lmm_sparc_user u = { };
+	struct lmm_defer d = {
+		.queue = "tlb_batch", .queued = lmm_sparc_queued,
+		.change = lmm_sparc_change, .ctx = &u,
+	};
+	unsigned long addr;
+	spinlock_t *ptl;
+
+	u.tb = (__force struct tlb_batch __percpu *)lmm_kernel_symbol("tlb_batch");
+	if (!u.tb) {
+		lmm_skip(t, "cannot resolve the static tlb_batch (needs KPROBES and KALLSYMS_ALL)");
+		return;
+	}
+	addr = lmm_user_map(t);
+	if (!addr) {
+		lmm_skip(t, "no user memory to change PTEs of (no mm)");
+		return;
+	}
+	u.mm = current->mm;
+	u.addr = addr;
+	mmap_read_lock(u.mm);
+	u.ptep = lmm_user_pte_lock(u.mm, addr, &ptl);
+	if (!u.ptep) {
+		mmap_read_unlock(u.mm);
+		lmm_fail(t, "no PTE for the populated user page at %#lx", addr);
+		return;
+	}
+	if (!pte_accessible(u.mm, ptep_get(u.ptep)))
+		lmm_fail(t, "user PTE %#lx of a populated page is not valid",
+			 pte_val(ptep_get(u.ptep)));
+	else
+		lmm_defer_walk(t, &d);
+	/* Never leave a flush behind, whatever failed. */
+	if (lmm_sparc_queued(&u))
+		flush_tlb_pending();
+	pte_unmap_unlock(u.ptep, ptl);
+	mmap_read_unlock(u.mm);
+#elif defined(CONFIG_SPARC64)
+	lmm_skip(t, "a module cannot change user PTEs on sparc64 (set_pte_at() calls tlb_batch_add(), not exported): built-in KUnit only");
+#else
+	lmm_skip(t, "tlb_batch exists only on sparc64");
 #endif
 }
 
@@ -880,9 +1071,9 @@ struct lmm_ksec {
 static void lmm_ksec_expect(struct lmm_ksec *k, const char *what)
 {
 	lmm_check_state(k->t, what);
-#ifdef CONFIG_PPC_BOOK3S_64
+#if defined(CONFIG_PPC_BOOK3S_64) || defined(CONFIG_SPARC64)
 	if (IS_ENABLED(CONFIG_PREEMPT_COUNT))
-		lmm_ppc_expect_preempt(k->t, k->base_pc, what);
+		lmm_expect_preempt(k->t, k->base_pc, what);
 #endif
 }
 
@@ -1168,6 +1359,14 @@ const struct lmm_case lmm_case_powerpc_preempt_count = {
 
 const struct lmm_case lmm_case_powerpc_hash_tlb_batch = {
 	.name = "powerpc_hash_tlb_batch", .run = lmm_powerpc_hash_tlb_batch,
+};
+
+const struct lmm_case lmm_case_sparc64_preempt_count = {
+	.name = "sparc64_preempt_count", .run = lmm_sparc64_preempt_count,
+};
+
+const struct lmm_case lmm_case_sparc64_tlb_batch = {
+	.name = "sparc64_tlb_batch", .run = lmm_sparc64_tlb_batch,
 };
 
 const struct lmm_case lmm_case_pte_visibility = {

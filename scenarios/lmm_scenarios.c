@@ -50,10 +50,12 @@
 
 #include "lmm.h"
 
-#if defined(MODULE) && defined(CONFIG_PPC_64S_HASH_MMU) && LMM_CALLABLE && IS_ENABLED(CONFIG_KUNIT)
+#if defined(MODULE) && (defined(CONFIG_PPC_64S_HASH_MMU) || defined(CONFIG_SPARC64)) && \
+	LMM_CALLABLE && IS_ENABLED(CONFIG_KUNIT)
 /*
  * lazy_mmu_mode_disable()/pause() drain the hash MMU's ppc64_tlb_batch
- * through __flush_tlb_pending(): both are exported only for KUnit.
+ * through __flush_tlb_pending(), and sparc64's arch_enter/flush/leave_
+ * lazy_mmu_mode() are out of line: all are exported only for KUnit.
  */
 MODULE_IMPORT_NS("EXPORTED_FOR_KUNIT_TESTING");
 #endif
@@ -1451,6 +1453,8 @@ const struct lmm_case * const lmm_cases[LMM_NCASES] = {
 	&lmm_case_arm64_pending_barriers,
 	&lmm_case_powerpc_preempt_count,
 	&lmm_case_powerpc_hash_tlb_batch,
+	&lmm_case_sparc64_preempt_count,
+	&lmm_case_sparc64_tlb_batch,
 	&lmm_case_pte_visibility,
 	&lmm_case_xen_pte_deferral,
 	&lmm_case_nested_kernel_paths,

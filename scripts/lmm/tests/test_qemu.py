@@ -43,6 +43,15 @@ class CommandTest(unittest.TestCase):
         built = commands()
         self.assertEqual({n: built.get(n) for n in recorded}, recorded)
 
+    def test_sparc64_one_cpu_default_cpu(self):
+        """sun4u takes one CPU and its default CPU: no -cpu, -smp capped."""
+        lane = lanes.load(lanes.DEFAULT_TABLE).lane("kunit-kernel-sparc64-kmod")
+        argv = qemu.Boot(lane=lane, kernel="/k/image", initrd="/i/initrd.gz",
+                         console="/c/console.log", smp=2).command()
+        self.assertNotIn("-cpu", argv)
+        self.assertEqual(argv[argv.index("-smp") + 1], "1")
+        self.assertEqual(argv[argv.index("-M") + 1], "sun4u")
+
     def test_xen_needs_image_and_no_commas(self):
         table = lanes.load(lanes.DEFAULT_TABLE)
         xen = table.lane("amd64-xen")
