@@ -37,8 +37,10 @@
  * powerpc book3s64: the inline lazy_mmu_mode_disable()/pause() drain the
  * hash MMU's batch through ppc64_tlb_batch and __flush_tlb_pending(),
  * which a kernel without KUnit does not export (EXPORT_SYMBOL_IF_KUNIT).
- * A module built against such a kernel (scripts/detect-api tells) cannot
- * call the API: only the cases that watch the kernel's own sections run.
+ * sparc64's arch_enter/flush/leave_lazy_mmu_mode() are out of line and
+ * exported the same way.  A module built against such a kernel
+ * (scripts/detect-api tells) cannot call the API: only the cases that
+ * watch the kernel's own sections run.
  */
 #if LMM_TESTABLE && !(defined(MODULE) && (defined(LMM_PPC_BATCH_UNEXPORTED) || \
 					    defined(LMM_SPARC_HOOKS_UNEXPORTED)))

@@ -401,14 +401,15 @@ def parse_arch(name: str, obj, pins: Dict[str, Pin]) -> Arch:
     # No flavour: the mirror has no kernels of this architecture (no
     # kernel pin may name it), only what kunit.py builds.
     flavour = _str(entry, obj, "flavour", RE_NAME, required=False)
-    if bool(flavour) != ("image" in obj):
+    image = _str(entry, obj, "image", choices=("vmlinuz", "vmlinux"), required=False)
+    if bool(flavour) != bool(image):
         raise TableError(f"{entry}: give both 'flavour' and 'image' (a Debian kernel), or neither")
     smp_max = obj.get("smp_max", 0)
     if not isinstance(smp_max, int) or isinstance(smp_max, bool) or not 0 <= smp_max <= 64:
         raise TableError(f"{entry}: 'smp_max' must be a CPU count up to 64, not {smp_max!r}")
     return Arch(name=name, flavour=flavour,
                 unsigned=_flag(entry, obj, "unsigned"),
-                image=_str(entry, obj, "image", choices=("vmlinuz", "vmlinux"), required=False),
+                image=image,
                 cross=_str(entry, obj, "cross", RE_CROSS),
                 gcc=_str(entry, obj, "gcc", RE_NAME), packages=tuple(packages),
                 busybox=bb, qemu=_str(entry, obj, "qemu", RE_BINARY),
