@@ -84,6 +84,9 @@ static inline bool lmm_predicate(void) { return false; }
 
 enum lmm_op { LMM_ENABLE, LMM_DISABLE, LMM_PAUSE, LMM_RESUME, LMM_NR_OPS };
 
+/* "enable", "disable", "pause", "resume" (lmm_scenarios.c), for messages. */
+extern const char * const lmm_op_name[LMM_NR_OPS];
+
 struct lmm_model {
 	u8 e, p;
 	bool entered;	/* arch_enter made and not yet left (E may wrap) */

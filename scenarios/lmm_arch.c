@@ -467,11 +467,6 @@ static void lmm_defer_irqs(struct lmm_test *t, const struct lmm_defer *d)
 	lmm_defer_irq_expect(t, d, &w, "task context with BH disabled");
 }
 
-static const char * const lmm_defer_op[LMM_NR_OPS] = {
-	[LMM_ENABLE] = "enable()", [LMM_DISABLE] = "disable()",
-	[LMM_PAUSE] = "pause()", [LMM_RESUME] = "resume()",
-};
-
 static void lmm_defer_walk(struct lmm_test *t, const struct lmm_defer *d)
 {
 	static const enum lmm_op ops[] = {
@@ -498,12 +493,12 @@ static void lmm_defer_walk(struct lmm_test *t, const struct lmm_defer *d)
 		if (calls & (LMM_ARCH_FLUSH | LMM_ARCH_LEAVE)) {
 			char when[40];
 
-			snprintf(when, sizeof(when), "after %s (%s)", lmm_defer_op[ops[i]],
+			snprintf(when, sizeof(when), "after %s() (%s)", lmm_op_name[ops[i]],
 				 calls & LMM_ARCH_LEAVE ? "leaves the mode" : "flushes");
 			lmm_defer_expect(t, d, n, false, when);
 		} else if (n != before)
-			lmm_fail(t, "step %u, %s, which makes no arch call: %s holds %lu, %lu before [E=%u P=%u predicate=%d]",
-				 t->step, lmm_defer_op[ops[i]], d->queue, n, before,
+			lmm_fail(t, "step %u, %s(), which makes no arch call: %s holds %lu, %lu before [E=%u P=%u predicate=%d]",
+				 t->step, lmm_op_name[ops[i]], d->queue, n, before,
 				 lmm_task_e(current), lmm_task_p(current),
 				 lmm_predicate());
 		lmm_defer_expect(t, d, d->change(d->ctx),

@@ -85,7 +85,7 @@ void *lmm_kernel_symbol(const char *name)
 #endif
 }
 
-static const char * const lmm_op_name[LMM_NR_OPS] = {
+const char * const lmm_op_name[LMM_NR_OPS] = {
 	[LMM_ENABLE] = "enable", [LMM_DISABLE] = "disable",
 	[LMM_PAUSE] = "pause", [LMM_RESUME] = "resume",
 };

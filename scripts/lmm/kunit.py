@@ -311,7 +311,7 @@ class Runner:
                 initrd = self.kmod_initrd(lane.build, bdir, d)
             xen = stage("fetch xen", pipeline.fetch_xen, lane.xen.name) if lane.xen else None
             status = stage("boot (%s)" % lane.name, pipeline.boot, lane.name, image, initrd,
-                           console, append="%s lmm.exit=%s" % (KMOD_APPEND, lane.arch.kunit.exit),
+                           console, append="%s %s" % (KMOD_APPEND, lane.arch.kunit.exit_arg),
                            timeout=lane.timeout or KMOD_TIMEOUT,
                            xen=xen)
         except StepError as e:

@@ -130,6 +130,11 @@ class KunitArch:
     image: str
     exit: str = "reboot"
 
+    @property
+    def exit_arg(self) -> str:
+        """The plain module guest's kernel argument for it (scripts/guest/init)."""
+        return "lmm.exit=" + self.exit
+
 
 @dataclass(frozen=True)
 class Arch:

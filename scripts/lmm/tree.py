@@ -163,7 +163,7 @@ class Modules(Harness):
             console = os.path.join(d, "console.log")
             self.boots += 1
             status = pipeline.boot(self.lane.name, self.image, initrd, console,
-                                   append="%s lmm.exit=%s" % (APPEND, self.build.arch.kunit.exit),
+                                   append="%s %s" % (APPEND, self.build.arch.kunit.exit_arg),
                                    timeout=self.args.timeout or self.lane.timeout or 300,
                                    xen=self.xen, log=os.path.join(d, "boot.log"))
             pipeline.verdict(d, ["--lane", self.lane.name, "--console", console, "--outdir", d,

@@ -75,8 +75,8 @@ class ToolchainTest(unittest.TestCase):
         self.assertIn("--arch=sparc64", kunit_args)
         self.assertEqual(make[:2], ["ARCH=sparc", "CROSS_COMPILE=sparc64-linux-gnu-"])
         self.assertIn("# CONFIG_KFENCE is not set", sparc.kconfig_add)
-        self.assertEqual((sparc.arch.cpus(2), sparc.arch.kunit.exit, t.build("x86_64").arch.kunit.exit),
-                         (1, "poweroff", "reboot"))
+        self.assertEqual((sparc.arch.cpus(2), sparc.arch.kunit.exit_arg, t.build("x86_64").arch.kunit.exit_arg),
+                         (1, "lmm.exit=poweroff", "lmm.exit=reboot"))
         f = t.build("x86_64").fields(native=True)
         self.assertEqual((f["srcarch"], f["image"], f["make"]),
                          ("x86", "arch/x86/boot/bzImage", "ARCH=x86_64 CC=gcc-14 HOSTCC=gcc-14"))
