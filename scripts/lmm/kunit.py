@@ -22,6 +22,7 @@ import os
 import re
 import shlex
 import shutil
+import subprocess
 import sys
 import time
 from typing import Dict, List, Optional
@@ -190,8 +191,10 @@ def boot_warnings(console: str, warning: str) -> int:
 
 
 class Runner:
-    def __init__(self, args, table: lanes.Table, out: str, ksrc: str):
+    def __init__(self, args, table: lanes.Table, out: str, ksrc: str, source: Dict[str, str]):
+        """source: the checkout's facts for reports (checkout_facts)."""
         self.args, self.table, self.out, self.ksrc = args, table, out, ksrc
+        self.source = source
         self.dirs: List[str] = []
         self.broken = False         # a lane that yields no verdict of its own
         self.native = lanes.host_arch()
@@ -211,6 +214,11 @@ class Runner:
             vargs += ["--mmu", lane.mmu]
         if allow is not None:
             vargs += ["--allow-warnings", str(allow)]
+        facts = dict(lane.report_facts(SMP), **self.source)
+        if lane.build:
+            facts["config_name"] = " + ".join(["kunit/.kunitconfig"] + ["kunit/" + k for k in lane.build.kunitconfig]
+                                              + list(lane.build.kconfig_add))
+        vargs += pipeline.meta_args(facts)
         rc, text = pipeline.verdict(self.out, vargs)
         with open(os.path.join(d, "verdict.txt"), "w") as f:
             f.write(text)
@@ -368,6 +376,31 @@ class Runner:
                            self.guarded, lane, self.kmod_lane, lane, image, initrd, bdir)
 
 
+def checkout_facts(ksrc: str, version: str) -> Dict[str, str]:
+    """The kernel source a report names: Debian's linux-source at VERSION,
+    or a tree of one's own (its Makefile's version, its git commit)."""
+    if version:
+        return {"checkout": "Debian linux-source %s" % version}
+    v = {}
+    try:
+        with open(os.path.join(ksrc, "Makefile")) as f:
+            for line in f:
+                key, sep, value = line.partition("=")
+                if sep and key.strip() in ("VERSION", "PATCHLEVEL", "SUBLEVEL", "EXTRAVERSION"):
+                    v.setdefault(key.strip(), value.strip())
+    except OSError:
+        pass
+    release = ".".join(x for x in (v.get("VERSION"), v.get("PATCHLEVEL"), v.get("SUBLEVEL")) if x)
+    facts = {"checkout": "kernel tree %s (Linux %s%s)" % (os.path.basename(os.path.normpath(ksrc)),
+                                                          release or "?", v.get("EXTRAVERSION", ""))}
+    if os.path.exists(os.path.join(ksrc, ".git")):
+        p = subprocess.run(["git", "-C", ksrc, "rev-parse", "HEAD"], stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL, text=True)
+        if p.returncode == 0:
+            facts["git_commit"] = p.stdout.strip()
+    return facts
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     t_all = time.monotonic()
     started = start("kunit", parse_args, argv, os.path.join(pipeline.TOP, "out", "kunit-%Y%m%d-%H%M%S"))
@@ -376,9 +409,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     table, args, out = started
     try:
         root = stage("build root", pipeline.build_root)
-        ksrc = args.ksrc
+        ksrc, version = args.ksrc, ""
         if not ksrc:
-            ksrc = stage("fetch linux-source", pipeline.fetch_source, args.series)
+            src = stage("fetch linux-source", pipeline.fetch_source, args.series)
+            ksrc, version = src["KSRC"], src.get("KSRC_VERSION", "")
         if not os.path.isfile(os.path.join(ksrc, "Makefile")):
             print("kunit: error: no such tree: %s" % ksrc, file=sys.stderr)
             return 1
@@ -388,7 +422,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     except StepError as e:
         print("kunit: error: %s" % e, file=sys.stderr)
         return 1
-    runner = Runner(args, table, out, ksrc)
+    runner = Runner(args, table, out, ksrc, checkout_facts(ksrc, version))
     builds: Dict[str, List[lanes.Lane]] = {}
     for lane in args.chosen:
         builds.setdefault(lane.build.name, []).append(lane)

@@ -244,6 +244,15 @@ class Lane:
                   "xen_pin": self.xen.name if self.xen else ""})
         return f
 
+    def report_facts(self, smp: int) -> Dict[str, str]:
+        """What a report (JUnit properties, KCIDB) says of where the lane
+        ran: the kernel's architecture as make names it, the machine."""
+        a = self.arch
+        qemu = "%s -M %s%s, %d MiB, %d CPU(s)%s" % (
+            a.qemu, self.machine, " -cpu " + self.cpu if self.cpu else "", self.mem,
+            a.cpus(smp), ", Xen PV dom0" if self.xen else "")
+        return {"arch": a.kunit.make_arch if a.kunit else a.name, "qemu": qemu}
+
 
 def table_line(lane: Lane) -> str:
     """A lane on one line, name first (scripts/lanes, usage texts)."""

@@ -136,13 +136,14 @@ def build_root() -> str:
     return _run("build root", [script("buildroot")])[1].strip()
 
 
-def fetch_source(series: str = "", log: Optional[str] = None) -> str:
-    """The unpacked linux-source tree (the pinned one, or SERIES's newest)."""
+def fetch_source(series: str = "", log: Optional[str] = None) -> Dict[str, str]:
+    """The unpacked linux-source tree (the pinned one, or SERIES's
+    newest): KSRC, its path, and KSRC_VERSION, its Debian version."""
     argv = [script("fetch-source")] + (["--series", series] if series else [])
-    ksrc = kv(_run("fetch linux-source", argv, log)[1]).get("KSRC")
-    if not ksrc:
+    env = kv(_run("fetch linux-source", argv, log)[1])
+    if not env.get("KSRC"):
         raise StepError("fetch linux-source", "no KSRC in its output", log)
-    return ksrc
+    return env
 
 
 def graft(ksrc: str) -> None:
@@ -236,6 +237,11 @@ def boot(lane: str, kernel: str, initrd: str, console: str, append: str = "",
     lines = _run("boot (%s)" % lane, argv, log, echo=verbose)[1].splitlines()
     status = kv(lines[-1] if lines else "").get("qemu-status", "")
     return status or "error:no-status"
+
+
+def meta_args(facts: Dict[str, str]) -> List[str]:
+    """ktap-verdict's --meta options for FACTS (the empty ones left out)."""
+    return [a for k in sorted(facts) if facts[k] for a in ("--meta", "%s=%s" % (k, facts[k]))]
 
 
 def verdict(bind: str, args: Sequence[str], log: Optional[str] = None,

@@ -8,6 +8,7 @@ guest, or a lane that broke before its guest ran), 4 everything skipped,
 2 usage error.
 """
 
+import json
 import os
 import re
 import shutil
@@ -15,7 +16,7 @@ import sys
 import time
 from typing import Dict, List, Optional
 
-from lmm import lanes, pipeline
+from lmm import lanes, pipeline, report
 from lmm.cli import Parser, log, start
 from lmm.pipeline import StepError, stage
 
@@ -168,14 +169,30 @@ def run_lane(lane: lanes.Lane, args, out: str) -> int:
     vargs = ["--lane", lane.name, "--console", console, "--outdir", d, "--qemu-status", status]
     if lane.mmu:        # a lane that names an MMU checks that the kernel ran on it
         vargs += ["--mmu", lane.mmu]
+    if env.get("KVER"):
+        source = "Debian linux %s (%s)" % (env["KVER"], env.get("KREL", "?"))
+    else:
+        source = "kernel image %s" % env.get("KREL", "?")
+    vargs += pipeline.meta_args(dict(lane.report_facts(int(args.smp)), checkout=source,
+                                     config_name="Debian's config of %s" % env.get("KREL", "?")))
     rc, text = pipeline.verdict(out, vargs)
     with open(os.path.join(d, "verdict.txt"), "w") as f:
         f.write(text)
     if not args.quiet:
-        for line in text.splitlines():
-            if line.startswith(("ok ", "not ok ")):
-                print("  " + line, file=sys.stderr)
+        print_cases(d)
     return rc
+
+
+def print_cases(d: str) -> None:
+    """One line per case of the lane judged into D, for people watching."""
+    try:
+        with open(os.path.join(d, "results.json")) as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return
+    cases = [report.case_from_dict(c) for c in data.get("cases", [])]
+    for line in report.flat_lines([(data.get("lane", "?"), cases)]):
+        print("  " + line, file=sys.stderr)
 
 
 def runner_error(lane: str, out: str, step: Optional[str], why: str) -> None:

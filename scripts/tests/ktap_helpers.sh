@@ -42,3 +42,27 @@ ktap_finish() {
 	echo "# Totals: pass:$((ktap_n - ktap_fail)) fail:$ktap_fail xfail:0 xpass:0 skip:0 error:0"
 	[ $ktap_fail -eq 0 ]
 }
+
+# ktap_flat: a nested KTAP document (stdin) with each result line named
+# by its path ("ok 3 amd64:kernel:log_clean # SKIP ...") and every line
+# unindented: what a grep for one case of one lane needs.  A reader of
+# its own, apart from the writer (scripts/lmm/report.py).
+ktap_flat() {
+	awk '{
+		match($0, /^ */)
+		depth = int(RLENGTH / 4)
+		text = substr($0, RLENGTH + 1)
+	}
+	text ~ /^# Subtest: / { name[depth] = substr(text, 12) }
+	text ~ /^(not )?ok [0-9]+ / {
+		mark = text ~ /^not / ? "not ok" : "ok"
+		rest = substr(text, length(mark) + 2)
+		match(rest, /^[0-9]+ /)
+		path = ""
+		for (i = 1; i <= depth; i++)
+			path = path name[i] ":"
+		print mark " " substr(rest, 1, RLENGTH) path substr(rest, RLENGTH + 1)
+		next
+	}
+	{ print text }'
+}

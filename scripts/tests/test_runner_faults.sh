@@ -11,6 +11,7 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:-$top/out/runner-faults}
+. "$top/scripts/tests/ktap_helpers.sh"
 n=0 fail=0
 
 ok() { n=$((n + 1)); echo "ok $n $1"; }
@@ -28,7 +29,7 @@ expect() {
 		notok "$name" "expected exit 1, got $rc" "log: $out/$name.log"
 	elif ! grep -q "$pattern" "$out/$name/results.ktap"; then
 		notok "$name" "verdict lacks '$pattern'" "log: $out/$name.log"
-	elif [ -n "$kept" ] && ! grep -q "$kept" "$out/$name/results.ktap"; then
+	elif [ -n "$kept" ] && ! ktap_flat < "$out/$name/results.ktap" | grep -q "$kept"; then
 		notok "$name" "the results from before the failure were not kept: no '$kept'"
 	elif [ ! -s "$out/$name/amd64/console.log" ]; then
 		notok "$name" "console log not kept"

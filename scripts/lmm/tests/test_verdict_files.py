@@ -1,7 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0-only
-"""ktap-verdict's files as data: results.json and junit.xml for recorded
-consoles (scripts/tests/fixtures), and --merge of two lanes.  The KTAP
-text itself is checked by scripts/tests/test_ktap_verdict.sh."""
+"""ktap-verdict's files as data: results.json, junit.xml and
+results.kcidb.json for recorded consoles (scripts/tests/fixtures), and
+--merge of two lanes.  The KTAP text itself is checked by
+scripts/tests/test_ktap_verdict.sh; the files against their real
+consumers (kunit.py parse, a JUnit schema, KCIDB's schema) by
+scripts/tests/test_ci_outputs.py in make check."""
 
 import json
 import os
@@ -49,17 +52,78 @@ class VerdictFilesTest(unittest.TestCase):
         self.assertEqual(j["counters"]["after"]["taint"], 12288)
 
     def test_pass_junit(self):
+        """Parameters are the testcases of their case's suite, and the
+        case is not counted again (kunit.py --junit's layout)."""
         r = self.junit("pass")
-        suite = r.find("testsuite")
-        self.assertEqual((suite.get("tests"), suite.get("failures")), ("13", "0"))
-        self.assertTrue(any(t.get("name") == "nest_depth[depth=17]"
-                            and t.get("classname") == "amd64.lazy_mmu_kunit.lazy_mmu_basic"
-                            for t in r.iter("testcase")))
+        suites = {s.get("name"): s for s in r.findall("testsuite")}
+        basic = suites["amd64.lazy_mmu_kunit.lazy_mmu_basic"]
+        self.assertEqual([t.get("name") for t in basic.findall("testcase")], ["enter_leave", "pte_batch"])
+        nest = suites["amd64.lazy_mmu_kunit.lazy_mmu_basic.nest_depth"]
+        self.assertEqual([t.get("name") for t in nest.findall("testcase")],
+                         ["depth=1", "depth=2", "depth=8", "depth=17"])
+        # tests = the KTAP leaves: 9 cases, of which one has 4 parameters.
+        self.assertEqual((r.get("tests"), r.get("failures"), r.get("skipped")), ("12", "0", "1"))
+        self.assertEqual(sum(int(s.get("tests")) for s in suites.values()), 12)
+        props = {p.get("name"): p.get("value") for p in basic.iter("property")}
+        self.assertEqual((props["lane"], props["kernel_release"], props["compiler"]),
+                         ("amd64", "6.12.57+deb13-amd64", "x86_64-linux-gnu-gcc-14 (Debian 14.2.0-19) 14.2.0"))
+
+    def test_junit_time_from_printk_stamps(self):
+        """A case's time runs from the previous result at its level (or
+        its suite's plan) to its own result line."""
+        r = self.junit("pass")
+        times = {t.get("name"): t.get("time") for t in r.iter("testcase")}
+        self.assertEqual(times["enter_leave"], "%.6f" % (1.102500 - 1.102030))
+        self.assertEqual(times["depth=2"], "%.6f" % (1.103100 - 1.103000))
+        case = next(c for c in self.json("pass")["cases"] if c["case"] == "nest_depth")
+        self.assertAlmostEqual(case["duration"], 1.103500 - 1.102500)
 
     def test_param_fail_junit(self):
         failed = [t.get("name") for t in self.junit("fail").iter("testcase")
                   if t.find("failure") is not None]
-        self.assertEqual(failed, ["nest_depth", "nest_depth[depth=17]"])
+        self.assertEqual(failed, ["depth=17"])
+        self.assertEqual(self.junit("fail").get("failures"), "1")
+
+    def test_kcidb(self):
+        with open(os.path.join(self.dirs["fail"], "results.kcidb.json")) as f:
+            k = json.load(f)
+        self.assertEqual(k["version"]["major"], 5)
+        (build,) = k["builds"]
+        self.assertEqual(build["status"], "PASS")
+        self.assertEqual(build["checkout_id"], k["checkouts"][0]["id"])
+        by_path = {t["path"]: t for t in k["tests"]}
+        self.assertEqual(by_path["lazy_mmu_kunit.lazy_mmu_basic.nest_depth.depth_17"]["status"], "FAIL")
+        self.assertEqual(by_path["lazy_mmu_kunit.lazy_mmu_basic.nest_depth"]["status"], "FAIL")
+        self.assertEqual(by_path["kernel.log_clean"]["status"], "PASS")
+        self.assertNotIn("lazy_mmu_kunit.lazy_mmu_basic", by_path)     # a suite is a group
+        self.assertTrue(all(t["output_files"][0]["url"].startswith("file:///") for t in k["tests"]))
+        self.assertIn("EXPECTATION FAILED",
+                      by_path["lazy_mmu_kunit.lazy_mmu_basic.nest_depth.depth_17"]["log_excerpt"])
+
+    def test_kcidb_miss(self):
+        """Tests a plan promised but the guest never reported are MISS."""
+        d = os.path.join(self.tmp.name, "truncated")
+        subprocess.run([sys.executable, VERDICT, "--lane", "amd64", "--console",
+                        os.path.join(FIXTURES, "truncated.log"), "--outdir", d, "--quiet",
+                        "--meta", "checkout=Debian linux 6.12.57-1", "--meta", "arch=x86_64"])
+        with open(os.path.join(d, "results.kcidb.json")) as f:
+            k = json.load(f)
+        status = {t["path"]: t["status"] for t in k["tests"]}
+        self.assertEqual(status["lazy_mmu_test.lazy_mmu_pte_batch.test_2"], "MISS")
+        self.assertEqual(status["lazy_mmu_test.lazy_mmu_pte_batch.test_3"], "MISS")
+        self.assertEqual(status["lazy_mmu_test.lazy_mmu_pte_batch.incomplete"], "FAIL")
+        self.assertEqual(k["builds"][0]["architecture"], "x86_64")
+        self.assertEqual(k["checkouts"][0]["comment"], "Debian linux 6.12.57-1")
+        # KTAP and JUnit have the failing "incomplete" case, no MISS leaves.
+        with open(os.path.join(d, "results.ktap")) as f:
+            self.assertNotIn("test_2", f.read())
+
+    def test_bad_meta(self):
+        p = subprocess.run([sys.executable, VERDICT, "--lane", "amd64", "--console",
+                            os.path.join(FIXTURES, "pass.log"), "--meta", "colour=blue"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("KEY one of", p.stderr)
 
     def test_all_skip_json(self):
         self.assertEqual(self.json("skip")["verdict"], "skip")
@@ -69,7 +133,9 @@ class VerdictFilesTest(unittest.TestCase):
         rc = subprocess.run([sys.executable, VERDICT, "--merge", out, self.dirs["pass"],
                              self.dirs["skip"], "--quiet"]).returncode
         self.assertEqual(rc, 0)
-        self.assertEqual(len(ET.parse(os.path.join(out, "junit.xml")).getroot().findall("testsuite")), 2)
+        junit = ET.parse(os.path.join(out, "junit.xml")).getroot()
+        self.assertEqual({s.get("name").split(".")[0] for s in junit.findall("testsuite")}, {"amd64"})
+        self.assertEqual(junit.get("tests"), str(12 + 6))
         with open(os.path.join(out, "results.json")) as f:
             j = json.load(f)
         self.assertEqual(j["verdict"], "pass")
