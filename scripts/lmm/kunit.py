@@ -27,7 +27,7 @@ import sys
 import time
 from typing import Dict, List, Optional
 
-from lmm import lanes, pipeline
+from lmm import lanes, pipeline, report
 from lmm.cli import Parser, log, start
 from lmm.pipeline import StepError, stage
 
@@ -35,8 +35,8 @@ from lmm.pipeline import StepError, stage
 # path on, the guest ends as the arch's kunit entry says (lmm.exit=,
 # lanes.KUNIT_EXITS; pipeline.APPEND adds KFENCE).
 KMOD_APPEND = "kunit.enable=0 debug_pagealloc=on"
-# kunit.py's boots: the same paths.
-KUNIT_KERNEL_ARGS = ("debug_pagealloc=on", "kfence.sample_interval=1")
+# kunit.py's boots: the same paths (printk.time=1: the case times of the reports).
+KUNIT_KERNEL_ARGS = ("debug_pagealloc=on", "kfence.sample_interval=1", "printk.time=1")
 MISUSE_ARG = "lazy_mmu_nesting_kunit.misuse=1"
 MISUSE_WARNINGS = 4
 KUNIT_TIMEOUT = 600
@@ -168,12 +168,13 @@ def kunit_console(kunit_log: str, console: str, mmu: str) -> None:
                   if l.startswith("[") and "] Starting KUnit Kernel" in l), None)
     body = lines[start:] if start is not None else []
     out = ["LMM-BEGIN kunit"] + body + ["LMM-END kunit rc=0"]
-    if any(l.startswith("# Totals: ") for l in lines):
+    text = [report.unstamp(l) for l in body]     # the boots run with printk.time=1
+    if any(l.startswith("# Totals: ") for l in text):
         out.append("LMM-DONE")
     if mmu:
-        if any("hash-mmu: Initializing hash mmu" in l for l in body):
+        if any("hash-mmu: Initializing hash mmu" in l for l in text):
             out.append("LMM: MMU: Hash")
-        if any(l.startswith("radix-mmu: ") for l in body):
+        if any(l.startswith("radix-mmu: ") for l in text):
             out.append("LMM: MMU: Radix")
     with open(console, "w") as f:
         f.write("\n".join(out) + "\n")
@@ -218,6 +219,8 @@ class Runner:
         if lane.build:
             facts["config_name"] = " + ".join(["kunit/.kunitconfig"] + ["kunit/" + k for k in lane.build.kunitconfig]
                                               + list(lane.build.kconfig_add))
+            facts["compiler"] = pipeline.config_value(os.path.join(self.build_dir(lane.build), ".config"),
+                                                      "CONFIG_CC_VERSION_TEXT")
         vargs += pipeline.meta_args(facts)
         rc, text = pipeline.verdict(self.out, vargs)
         with open(os.path.join(d, "verdict.txt"), "w") as f:

@@ -248,9 +248,13 @@ class Lane:
         """What a report (JUnit properties, KCIDB) says of where the lane
         ran: the kernel's architecture as make names it, the machine."""
         a = self.arch
-        qemu = "%s -M %s%s, %d MiB, %d CPU(s)%s" % (
-            a.qemu, self.machine, " -cpu " + self.cpu if self.cpu else "", self.mem,
-            a.cpus(smp), ", Xen PV dom0" if self.xen else "")
+        if self.machine:
+            qemu = "%s -M %s%s, %d MiB, %d CPU(s)%s" % (
+                a.qemu, self.machine, " -cpu " + self.cpu if self.cpu else "", self.mem,
+                a.cpus(smp), ", Xen PV dom0" if self.xen else "")
+        else:       # a kunit.py boot: its own qemu_configs
+            qemu = "kunit.py's QEMU for --arch=%s, %d CPU(s)" % (a.kunit.arch if a.kunit else a.name,
+                                                                a.cpus(smp))
         return {"arch": a.kunit.make_arch if a.kunit else a.name, "qemu": qemu}
 
 

@@ -239,6 +239,19 @@ def boot(lane: str, kernel: str, initrd: str, console: str, append: str = "",
     return status or "error:no-status"
 
 
+def config_value(config: str, key: str) -> str:
+    """KEY's value in a kernel .config (a string's quotes removed), or ""."""
+    try:
+        with open(config, errors="replace") as f:
+            for line in f:
+                k, sep, v = line.rstrip("\n").partition("=")
+                if sep and k == key:
+                    return v[1:-1] if len(v) > 1 and v[0] == v[-1] == '"' else v
+    except OSError:
+        pass
+    return ""
+
+
 def meta_args(facts: Dict[str, str]) -> List[str]:
     """ktap-verdict's --meta options for FACTS (the empty ones left out)."""
     return [a for k in sorted(facts) if facts[k] for a in ("--meta", "%s=%s" % (k, facts[k]))]

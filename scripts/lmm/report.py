@@ -38,6 +38,20 @@ MAX_EXCERPT = 16384         # bytes of a failure's log kept in a KCIDB test
 RE_PATH_BAD = re.compile(r"[^A-Za-z0-9_-]+")
 
 
+# A console line's printk stamp ("[    6.507907]", "[    6.5][   T61]", "<6>").
+RE_STAMP = re.compile(r"^(?:<\d+>)?\[\s*(\d+\.\d+)\](?:\[\s*[TC]\d+\])? ?")
+
+
+def unstamp(line: str) -> str:
+    return RE_STAMP.sub("", line, count=1)
+
+
+def stamp(line: str) -> Optional[float]:
+    """The printk time of a console line (printk.time=1), if it has one."""
+    m = RE_STAMP.match(line)
+    return float(m.group(1)) if m else None
+
+
 @dataclass
 class Param:
     name: str

@@ -170,11 +170,16 @@ def run_lane(lane: lanes.Lane, args, out: str) -> int:
     if lane.mmu:        # a lane that names an MMU checks that the kernel ran on it
         vargs += ["--mmu", lane.mmu]
     if env.get("KVER"):
-        source = "Debian linux %s (%s)" % (env["KVER"], env.get("KREL", "?"))
+        source = "Debian linux %s" % env["KVER"]
     else:
         source = "kernel image %s" % env.get("KREL", "?")
-    vargs += pipeline.meta_args(dict(lane.report_facts(int(args.smp)), checkout=source,
-                                     config_name="Debian's config of %s" % env.get("KREL", "?")))
+    facts = dict(lane.report_facts(int(args.smp)), checkout=source,
+                 config_name="Debian's config of %s" % env.get("KREL", "?"))
+    cc = pipeline.config_value(os.path.join(args.root, (args.kdir or env["KDIR"]).lstrip("/"), ".config"),
+                               "CONFIG_CC_VERSION_TEXT")
+    if cc:
+        facts["compiler"] = cc
+    vargs += pipeline.meta_args(facts)
     rc, text = pipeline.verdict(out, vargs)
     with open(os.path.join(d, "verdict.txt"), "w") as f:
         f.write(text)
@@ -221,7 +226,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         except OSError:
             pass
     try:
-        stage("build root", pipeline.build_root)
+        args.root = stage("build root", pipeline.build_root)
     except StepError as e:
         print("run: error: %s" % e, file=sys.stderr)
         return 1

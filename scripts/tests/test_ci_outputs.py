@@ -314,7 +314,11 @@ def main(argv: List[str]) -> int:
             except (OSError, ValueError, KeyError) as e:
                 k.result("kcidb_" + name, ["%s: %s" % (type(e).__name__, e)])
         # The checks refuse what they must: a broken copy of each file.
-        k.result("checks_refuse_broken_files", refusals(kunit, runs[0], tmp))
+        full = next((r for r in runs if lane_dirs(r)), None)
+        if full:
+            k.result("checks_refuse_broken_files", refusals(kunit, full, tmp))
+        else:
+            k.result("checks_refuse_broken_files", ["no run whose guest completed to break a copy of"])
         if schema is not None:
             with open(os.path.join(runs[0], "results.kcidb.json")) as f:
                 k.result("kcidb_schema_refuses_broken_files", refused_by_schema(schema, json.load(f)))
