@@ -32,7 +32,23 @@ KUNIT_ARCH ?=
 q = '$(subst ','"'"',$(1))'
 qs = $(foreach w,$(1),$(call q,$(w)))
 
+# Installing on a test VM: the runner (PREFIX/bin/lazy_mmu_test.sh) and
+# its kselftest layout (PREFIX/lib/lazy-mmu-tests/kselftest: add it to a
+# kselftest install, or run run_kselftest.sh there); the module sources
+# for DKMS (/usr/src/lazy-mmu-tests-VERSION); DESTDIR for packaging.
+PREFIX ?= /usr/local
+DESTDIR ?=
+VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog 2>/dev/null)
+KSFT_DIR := $(PREFIX)/lib/lazy-mmu-tests/kselftest
+DKMS_NAME := lazy-mmu-tests
+DKMS_DIR := /usr/src/$(DKMS_NAME)-$(VERSION)
+# What DKMS builds from: the module trees, the top Kbuild, detect-api.
+DKMS_FILES := Kbuild scripts/detect-api kmod/Kbuild $(wildcard kmod/*.c) \
+	kunit/Kbuild kunit/Kconfig $(wildcard kunit/*.c kunit/*.kunitconfig) \
+	scenarios/Kbuild.include $(wildcard scenarios/*.c scenarios/*.h)
+
 .PHONY: all modules clean help run check check-newest lanes mutate kunit gate bench
+.PHONY: install install-src dkms-install dkms-uninstall
 
 all: modules
 
@@ -69,6 +85,30 @@ gate:
 	$(if $(SERIES),,$(error SERIES=<patch dir|mbox|git range> is required))
 	scripts/gate --kernel $(call q,$(KERNEL)) $(call q,$(SERIES))
 
+install:
+	install -D -m 755 runner/lazy_mmu_test.sh $(call q,$(DESTDIR)$(KSFT_DIR)/lazy_mmu/lazy_mmu_test.sh)
+	install -D -m 644 runner/settings $(call q,$(DESTDIR)$(KSFT_DIR)/lazy_mmu/settings)
+	install -D -m 644 runner/kselftest-list.txt $(call q,$(DESTDIR)$(KSFT_DIR)/kselftest-list.txt)
+	install -d $(call q,$(DESTDIR)$(PREFIX)/bin)
+	ln -sf ../lib/lazy-mmu-tests/kselftest/lazy_mmu/lazy_mmu_test.sh $(call q,$(DESTDIR)$(PREFIX)/bin/lazy_mmu_test.sh)
+
+install-src:
+	$(if $(VERSION),,$(error no version in debian/changelog))
+	for f in $(DKMS_FILES); do install -D -m 644 "$$f" $(call q,$(DESTDIR)$(DKMS_DIR))/"$$f" || exit 1; done
+	sed 's/#MODULE_VERSION#/$(VERSION)/' dkms.conf > $(call q,$(DESTDIR)$(DKMS_DIR)/dkms.conf)
+
+# DKMS on this machine: the sources added, the module built and installed
+# for every kernel whose headers are installed (later kernels: DKMS's
+# own hooks, AUTOINSTALL), and the runner.
+dkms-install: install-src install
+	dkms add $(DKMS_NAME)/$(VERSION) 2>/dev/null || dkms status $(DKMS_NAME)/$(VERSION) | grep -q .
+	for k in /lib/modules/*/build; do [ -e "$$k/Makefile" ] || continue; k=$${k%/build}; \
+		dkms install $(DKMS_NAME)/$(VERSION) -k "$${k##*/}" || exit 1; done
+
+dkms-uninstall:
+	dkms remove $(DKMS_NAME)/$(VERSION) --all
+	rm -rf $(call q,$(DKMS_DIR)) $(call q,$(DESTDIR)$(KSFT_DIR)) $(call q,$(DESTDIR)$(PREFIX)/bin/lazy_mmu_test.sh)
+
 help:
 	@echo 'Targets:'
 	@echo '  modules (default)  build the test modules against KDIR=$(KDIR)'
@@ -85,5 +125,9 @@ help:
 	@echo '  kunit              kunit.py lanes on a debug kernel: LANE="kunit-..." or KUNIT_ARCH=<build>'
 	@echo '                     [KERNEL=pin|7.2|newest|<kernel tree>]'
 	@echo '  gate               gate a patch series: SERIES=<patch dir|mbox|git range> [KERNEL=<base tree>]'
+	@echo '  install            the runner lazy_mmu_test.sh and its kselftest layout (PREFIX=$(PREFIX), DESTDIR)'
+	@echo '  install-src        the module sources for DKMS in $(DKMS_DIR)'
+	@echo '  dkms-install       install-src, install, then dkms builds and installs the module for every kernel with headers'
+	@echo '  dkms-uninstall     dkms remove, and what dkms-install installed'
 	@echo '  clean              remove build products'
 	@echo 'Results of `make run` go to out/<run>/ (KTAP, JSON, JUnit, console logs).'

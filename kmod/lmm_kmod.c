@@ -8,7 +8,8 @@
  * insmod fails (-EINVAL) when a case failed or a parameter is invalid, so
  * that its exit status tells.  The last run's KTAP is kept in
  * /sys/kernel/debug/lazy_mmu_test/results while the module is loaded;
- * task_state there shows the reading task's own E and P.
+ * task_state there shows the reading task's own E and P, cases the names
+ * of the cases.
  */
 /*
  * KTAP lines must reach the log unprefixed, so pr_info() prints them as
@@ -316,6 +317,30 @@ static int lmm_task_state_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(lmm_task_state);
 
+/*
+ * /sys/kernel/debug/lazy_mmu_test/cases: every case the module knows, in
+ * run order, one per line; a parameterised case is followed by a line
+ * "case:N description" per parameter, the names cases= takes.  Load with
+ * run=0 to list without running anything (lazy_mmu_test.sh --list).
+ */
+static int lmm_cases_show(struct seq_file *m, void *v)
+{
+	char desc[LMM_DESC_MAX];
+	unsigned int i, j;
+
+	for (i = 0; i < LMM_NCASES; i++) {
+		const struct lmm_case *c = lmm_cases[i];
+
+		seq_printf(m, "%s\n", c->name);
+		for (j = 0; j < c->nparams; j++) {
+			c->desc(&c->params[j], desc);
+			seq_printf(m, "%s:%u %s\n", c->name, j, desc);
+		}
+	}
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(lmm_cases);
+
 static int __init lmm_kmod_init(void)
 {
 	int ret;
@@ -325,6 +350,7 @@ static int __init lmm_kmod_init(void)
 		return ret;
 	lmm_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
 	debugfs_create_file("task_state", 0444, lmm_dir, NULL, &lmm_task_state_fops);
+	debugfs_create_file("cases", 0444, lmm_dir, NULL, &lmm_cases_fops);
 	if (!run)
 		return 0;
 

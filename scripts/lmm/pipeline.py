@@ -210,10 +210,11 @@ def build_modules(kdir: str, out: str, make_args: Sequence[str] = (),
 def initramfs(arch: str, out: str, entries: Sequence[Tuple[str, str]],
               log: Optional[str] = None) -> str:
     """entries: (kind, value) in order; kind module (KO[:ARGS]),
-    taskstate (KO) or mark (NAME), as scripts/mkinitramfs takes them."""
+    taskstate (KO), runner (KO[:ARGS]), kselftest (DIR[:ARGS]) or mark
+    (NAME), as scripts/mkinitramfs takes them."""
     argv = [script("mkinitramfs"), "--arch", arch, "--out", out]
     for kind, value in entries:
-        if kind not in ("module", "taskstate", "mark"):
+        if kind not in ("module", "taskstate", "runner", "kselftest", "mark"):
             raise ValueError("bad initramfs entry kind: %s" % kind)
         argv += ["--" + kind, value]
     _run("initramfs", argv, log)

@@ -6,7 +6,7 @@
 
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
-mapfile -t files < <(cd "$top" && git ls-files scripts .ci 2>/dev/null |
+mapfile -t files < <(cd "$top" && git ls-files scripts runner .ci 2>/dev/null |
 	while read -r f; do
 		head -n1 "$f" | grep -qE '^#!(/usr/bin/env (ba)?sh|/bin/(ba)?sh|/bin/busybox sh)' && echo "$top/$f"
 	done)
