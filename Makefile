@@ -83,7 +83,7 @@ mutate:
 
 gate:
 	$(if $(SERIES),,$(error SERIES=<patch dir|mbox|git range> is required))
-	scripts/gate --kernel $(call q,$(KERNEL)) $(call q,$(SERIES))
+	scripts/gate --kernel $(call q,$(KERNEL)) $(if $(EACH),--each) $(call q,$(SERIES))
 
 install:
 	install -D -m 755 runner/lazy_mmu_test.sh $(call q,$(DESTDIR)$(KSFT_DIR)/lazy_mmu/lazy_mmu_test.sh)
@@ -125,6 +125,7 @@ help:
 	@echo '  kunit              kunit.py lanes on a debug kernel: LANE="kunit-..." or KUNIT_ARCH=<build>'
 	@echo '                     [KERNEL=pin|7.2|newest|<kernel tree>]'
 	@echo '  gate               gate a patch series: SERIES=<patch dir|mbox|git range> [KERNEL=<base tree>]'
+	@echo '                     EACH=1: patch by patch, what each patch changes on its own'
 	@echo '  install            the runner lazy_mmu_test.sh and its kselftest layout (PREFIX=$(PREFIX), DESTDIR)'
 	@echo '  install-src        the module sources for DKMS in $(DKMS_DIR)'
 	@echo '  dkms-install       install-src, install, then dkms builds and installs the module for every kernel with headers'
