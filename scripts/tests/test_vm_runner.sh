@@ -8,14 +8,19 @@
 # pass/fail/skip counts.  Then the runner's exit codes: 4 when every case
 # skips, 1 when the module refuses its parameters, 1 (not 2) on a usage
 # error; --list names the cases the module ran; and the kernel's own
-# run_kselftest.sh runs it from its kselftest layout.
+# run_kselftest.sh runs it from its kselftest layout.  Last, a module
+# whose cases really fail (a header mutant's, from a mutant sweep): the
+# runner takes its KTAP from the kernel log although insmod refused it,
+# and exits 1.
 #
-#   test_vm_runner.sh [OUT [DKMS_OUT]]
+#   test_vm_runner.sh [OUT [DKMS_OUT [MUTATE_OUT]]]
 #
 # DKMS_OUT: test_dkms_deb.sh's output; the runner then loads its
 # DKMS-built module, and run_kselftest.sh uses the package's layout
 # (the DKMS module boots and passes); without it, build-modules' module
-# and `make install`'s layout.
+# and `make install`'s layout.  MUTATE_OUT: scripts/mutate's output for
+# lane amd64 with mutant 01 among its mutants (make check's sweep); the
+# failing-case check SKIPs without it.
 
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -23,10 +28,13 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/scripts/tests/ktap_helpers.sh"
 out=${1:-$top/out/vm-runner}
 dkms=${2:-}
+mutate=${3:-}
+mko=
+[ -z "$mutate" ] || mko=$(ls "$mutate"/amd64/build/01-enable-counts-while-paused/lmm_m*.ko 2>/dev/null | head -n1)
 need_root
 rm -rf "$out" && mkdir -p "$out" || die "cannot create $out"
 out=$(cd "$out" && pwd)
-ktap_plan 10
+ktap_plan 11
 
 # The runner outside a guest, under each shell it supports: usage
 # errors exit 1 (kselftest reads 2 as XFAIL), --help 0.
@@ -65,11 +73,11 @@ cp "$ksrc/tools/testing/selftests/run_kselftest.sh" "$ksft/" &&
 
 # One boot through scripts/run's own steps (lmm.pipeline).
 echo "# runner loads $rko"
-if ! python3 - "$top/scripts" "$out" "$(kv KIMAGE <<< "$lane")" "$ko" "$rko" "$ksft" <<'EOF' > "$out/boot.log" 2>&1
+if ! python3 - "$top/scripts" "$out" "$(kv KIMAGE <<< "$lane")" "$ko" "$rko" "$ksft" "$mko" "$(kv KREL <<< "$lane")" <<'EOF' > "$out/boot.log" 2>&1
 import sys
 sys.path.insert(0, sys.argv[1])
 from lmm import pipeline
-out, kimage, ko, rko, ksft = sys.argv[2:]
+out, kimage, ko, rko, ksft, mko, krel = sys.argv[2:]
 entries = [("mark", "builtin"), ("module", ko),
            ("mark", "runner"), ("runner", rko),
            ("mark", "runner-skip"), ("runner", rko + ":cases=arm64_pending_barriers"),
@@ -77,6 +85,10 @@ entries = [("mark", "builtin"), ("module", ko),
            ("mark", "runner-usage"), ("runner", rko + ":--no-such-option"),
            ("mark", "runner-list"), ("runner", rko + ":--list"),
            ("mark", "kselftest"), ("kselftest", ksft + ":cases=initial_state")]
+if mko:     # last: a failing module may leave the task's state behind
+    name = mko.rsplit("/", 1)[-1]
+    entries += [("mark", "runner-mutant"),
+                ("runner", "%s:--module /lib/modules/%s/extra/%s" % (mko, krel, name))]
 pipeline.initramfs("amd64", out + "/initrd.gz", entries)
 status = pipeline.boot("amd64", kimage, out + "/initrd.gz", out + "/console.log", timeout=300)
 print("qemu-status", status)
@@ -127,4 +139,16 @@ ktap_check "run_kselftest.sh runs lazy_mmu:lazy_mmu_test.sh from its kselftest l
 ktap_check "run_kselftest.sh passed the runner its arguments (cases=initial_state)" in_part kselftest "^# +ok 1 initial_state$"
 ktap_check "the guest finished" in_part kselftest LMM-DONE
 ktap_check "the runner's part judged pass" test "$(verdict_of runner)" = pass
+# A module whose cases fail: insmod refuses it (EINVAL), the runner still
+# has its KTAP from the kernel log, names the failing case and exits 1.
+mutant_fails() {
+	[ "$(part_exit runner-mutant)" = 1 ] && in_part runner-mutant "not ok [0-9]+ calls_ignored_while_paused" &&
+		[ "$(verdict_of runner-mutant)" = fail ]
+}
+if [ -n "$mko" ]; then
+	ktap_check "a module whose cases fail (mutant 01, $(basename "$mko")): its KTAP from the kernel log, exit 1" mutant_fails
+else
+	ktap_n=$((ktap_n + 1))
+	echo "ok $ktap_n a module whose cases fail # SKIP no mutant 01 module in '${mutate:-}' (MUTATE_OUT)"
+fi
 ktap_finish
