@@ -54,7 +54,7 @@ MODULE_PARM_DESC(duration_ms, "duration of concurrent_walks in ms, 1..600000 (de
 
 static bool misuse;
 module_param(misuse, bool, 0444);
-MODULE_PARM_DESC(misuse, "also run misuse_warnings: provokes 4 VM_WARN_ON_ONCE warnings on CONFIG_DEBUG_VM kernels, refused under panic_on_warn (default N)");
+MODULE_PARM_DESC(misuse, "also run misuse_warnings: provokes 4 VM_WARN_ON_ONCE warnings on CONFIG_DEBUG_VM kernels, skipped where a warning panics: panic_on_warn, panic_on_taint with TAINT_WARN (default N)");
 
 static bool run = true;
 module_param(run, bool, 0444);

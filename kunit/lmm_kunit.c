@@ -19,7 +19,7 @@
 
 static bool misuse;
 module_param(misuse, bool, 0444);
-MODULE_PARM_DESC(misuse, "also run misuse_warnings: provokes 4 VM_WARN_ON_ONCE warnings (CONFIG_DEBUG_VM), refused under panic_on_warn");
+MODULE_PARM_DESC(misuse, "also run misuse_warnings: provokes 4 VM_WARN_ON_ONCE warnings (CONFIG_DEBUG_VM), skipped where a warning panics (panic_on_warn, panic_on_taint with TAINT_WARN)");
 
 /*
  * Failures seen where the test may not sleep (inside a powerpc hash

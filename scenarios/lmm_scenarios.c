@@ -1326,15 +1326,28 @@ static void lmm_misuse_desc(const struct lmm_param *p, char *buf)
 /* VM_WARN_ON_ONCE fires once per module load: remember which did. */
 static bool lmm_misuse_fired[LMM_NR_OPS];
 
-static int lmm_panic_on_warn(void)
+/*
+ * Why a warning here would bring the kernel down, or NULL if it would
+ * not: panic_on_warn, or panic_on_taint with the warning's own taint
+ * (TAINT_WARN).  Unknown counts as would.
+ */
+static const char *lmm_warning_panics(void)
 {
 #ifndef MODULE
-	return READ_ONCE(panic_on_warn);
+	int *pow = &panic_on_warn;
+	unsigned long *pot = &panic_on_taint;
 #else
-	int *p = lmm_kernel_symbol("panic_on_warn");
-
-	return p ? READ_ONCE(*p) : -1;
+	int *pow = lmm_kernel_symbol("panic_on_warn");
+	unsigned long *pot = lmm_kernel_symbol("panic_on_taint");
 #endif
+
+	if (!pow || !pot)
+		return "cannot tell whether a warning panics (panic_on_warn, panic_on_taint): not provoking warnings";
+	if (READ_ONCE(*pow))
+		return "panic_on_warn is set: not provoking warnings";
+	if (READ_ONCE(*pot) & BIT(TAINT_WARN))
+		return "panic_on_taint includes TAINT_WARN: not provoking warnings";
+	return NULL;
 }
 
 /*
@@ -1342,13 +1355,14 @@ static int lmm_panic_on_warn(void)
  * one warning, caught by a console tracepoint probe as in
  * mm/kasan/kasan_test_c.c, and leaves the state SERIES.md describes
  * (u8 wrap, the same arch calls).  Opt-in: the warnings would kill a
- * kernel booted with panic_on_warn, which is checked first.
+ * kernel booted with panic_on_warn or with panic_on_taint covering
+ * TAINT_WARN, which is checked first.
  */
 static void lmm_misuse_warnings(struct lmm_test *t)
 {
 	const struct lmm_param *p = lmm_p(t);
 	enum lmm_op op = p->a;
-	int pow = lmm_panic_on_warn();
+	const char *panics = lmm_warning_panics();
 	int warned;
 
 	if (!lmm_misuse) {
@@ -1359,9 +1373,8 @@ static void lmm_misuse_warnings(struct lmm_test *t)
 		lmm_skip(t, "Test requires CONFIG_DEBUG_VM=y (VM_WARN_ON_ONCE compiles away)");
 		return;
 	}
-	if (pow) {
-		lmm_skip(t, pow < 0 ? "cannot tell whether panic_on_warn is set: not provoking warnings" :
-			 "panic_on_warn is set: not provoking warnings");
+	if (panics) {
+		lmm_skip(t, panics);
 		return;
 	}
 	if (lmm_misuse_fired[op]) {
