@@ -192,9 +192,13 @@ struct lmm_case {
 	bool link_safe;
 };
 
-/* All cases, in run order (lmm_scenarios.c); both front ends iterate it. */
-#define LMM_NCASES 29
-extern const struct lmm_case * const lmm_cases[LMM_NCASES];
+/*
+ * All cases, in run order (lmm_scenarios.c); both front ends iterate it.
+ * LMM_NCASES sizes their own tables; lmm_scenarios.c checks at build time
+ * that it is the number of cases there.
+ */
+#define LMM_NCASES 30
+extern const struct lmm_case * const lmm_cases[];
 
 /* The cases defined in lmm_arch.c, for lmm_cases[]. */
 extern const struct lmm_case lmm_case_arm64_pending_barriers;

@@ -660,6 +660,72 @@ static void lmm_calls_ignored_while_paused(struct lmm_test *t)
 	lmm_unwind(t);
 }
 
+/*
+ * Every call at every counter boundary, at every depth: for E (the
+ * parameter) and each P below, reach (E, P) legally (E enables, then P
+ * pauses), make there each call the API allows and, where it counted,
+ * its inverse, every one checked against the model, then go back to
+ * idle.  Paused, enable() and disable() are ignored at any E, 0 and 255
+ * included.  The calls that would warn (enable at E=255 or disable at
+ * E=0 unpaused, pause at P=255, resume at P=0) are misuse_warnings'.
+ */
+static const u8 lmm_bounds[] = { 0, 1, 2, 127, 128, 254, 255 };
+
+static const struct lmm_param lmm_counter_bounds_params[] = {
+	{ 0 }, { 1 }, { 2 }, { 127 }, { 128 }, { 254 }, { 255 },
+};
+
+static void lmm_counter_bounds_desc(const struct lmm_param *p, char *buf)
+{
+	snprintf(buf, LMM_DESC_MAX, "E=%u", p->a);
+}
+
+static void lmm_bound_calls(struct lmm_test *t, u8 e, u8 p)
+{
+	if (p) {
+		lmm_do(t, LMM_ENABLE);
+		lmm_do(t, LMM_DISABLE);
+	} else {
+		if (e < U8_MAX) {
+			lmm_do(t, LMM_ENABLE);
+			lmm_do(t, LMM_DISABLE);
+		}
+		if (e > 0) {
+			lmm_do(t, LMM_DISABLE);
+			lmm_do(t, LMM_ENABLE);
+		}
+	}
+	if (p < U8_MAX) {
+		lmm_do(t, LMM_PAUSE);
+		lmm_do(t, LMM_RESUME);
+	}
+	if (p > 0) {
+		lmm_do(t, LMM_RESUME);
+		lmm_do(t, LMM_PAUSE);
+	}
+}
+
+static void lmm_counter_bounds(struct lmm_test *t)
+{
+	u8 e = lmm_p(t)->a;
+	/* The counter rules, not Xen's switch hook: see sleep_at_max_pause. */
+	bool pin = lmm_switch_pauses();
+	unsigned int i;
+
+	if (pin)
+		preempt_disable();
+	for (i = 0; i < ARRAY_SIZE(lmm_bounds) && !t->failures; i++) {
+		lmm_do_n(t, LMM_ENABLE, e);
+		lmm_do_n(t, LMM_PAUSE, lmm_bounds[i]);
+		lmm_bound_calls(t, e, lmm_bounds[i]);
+		lmm_do_n(t, LMM_RESUME, lmm_bounds[i]);
+		lmm_do_n(t, LMM_DISABLE, e);
+	}
+	lmm_unwind(t);
+	if (pin)
+		preempt_enable();
+}
+
 /* ===== Model-driven random sequences ===== */
 
 static const struct lmm_param lmm_random_walk_params[] = {
@@ -1433,6 +1499,7 @@ LMM_DEFINE_CASE(documented_sequence);
 LMM_DEFINE_PCASE_WITH(nesting_depth, lmm_nesting_depth_params, lmm_nesting_depth_desc);
 LMM_DEFINE_PCASE_WITH(pause_nesting, lmm_pause_nesting_params, lmm_pause_nesting_desc);
 LMM_DEFINE_CASE(calls_ignored_while_paused);
+LMM_DEFINE_PCASE_WITH(counter_bounds, lmm_counter_bounds_params, lmm_counter_bounds_desc);
 LMM_DEFINE_PCASE_WITH(random_walk, lmm_random_walk_params, lmm_random_walk_desc);
 LMM_DEFINE_CASE(irqs_disabled_is_task_context);
 LMM_DEFINE_PCASE_WITH(bh_disabled, lmm_ctx_params, lmm_ctx_desc);
@@ -1445,13 +1512,14 @@ LMM_DEFINE_CASE(sleep_at_max_pause);
 LMM_DEFINE_CASE(concurrent_walks);
 LMM_DEFINE_PCASE_WITH(misuse_warnings, lmm_misuse_params, lmm_misuse_desc);
 
-const struct lmm_case * const lmm_cases[LMM_NCASES] = {
+const struct lmm_case * const lmm_cases[] = {
 	&lmm_case_initial_state,
 	&lmm_case_fresh_kthread_state,
 	&lmm_case_documented_sequence,
 	&lmm_case_nesting_depth,
 	&lmm_case_pause_nesting,
 	&lmm_case_calls_ignored_while_paused,
+	&lmm_case_counter_bounds,
 	&lmm_case_random_walk,
 	&lmm_case_irqs_disabled_is_task_context,
 	&lmm_case_bh_disabled,
@@ -1476,3 +1544,4 @@ const struct lmm_case * const lmm_cases[LMM_NCASES] = {
 	&lmm_case_linear_map_kfence,
 	&lmm_case_linear_map_debug_pagealloc,
 };
+static_assert(ARRAY_SIZE(lmm_cases) == LMM_NCASES, "LMM_NCASES (lmm.h) is not the size of lmm_cases[]");
