@@ -680,29 +680,23 @@ static void lmm_counter_bounds_desc(const struct lmm_param *p, char *buf)
 	snprintf(buf, LMM_DESC_MAX, "E=%u", p->a);
 }
 
+/* @op, then @undo, each checked: back where it started. */
+static void lmm_do_undo(struct lmm_test *t, enum lmm_op op, enum lmm_op undo)
+{
+	lmm_do(t, op);
+	lmm_do(t, undo);
+}
+
 static void lmm_bound_calls(struct lmm_test *t, u8 e, u8 p)
 {
-	if (p) {
-		lmm_do(t, LMM_ENABLE);
-		lmm_do(t, LMM_DISABLE);
-	} else {
-		if (e < U8_MAX) {
-			lmm_do(t, LMM_ENABLE);
-			lmm_do(t, LMM_DISABLE);
-		}
-		if (e > 0) {
-			lmm_do(t, LMM_DISABLE);
-			lmm_do(t, LMM_ENABLE);
-		}
-	}
-	if (p < U8_MAX) {
-		lmm_do(t, LMM_PAUSE);
-		lmm_do(t, LMM_RESUME);
-	}
-	if (p > 0) {
-		lmm_do(t, LMM_RESUME);
-		lmm_do(t, LMM_PAUSE);
-	}
+	if (p || e < U8_MAX)
+		lmm_do_undo(t, LMM_ENABLE, LMM_DISABLE);
+	if (p || e > 0)
+		lmm_do_undo(t, LMM_DISABLE, LMM_ENABLE);
+	if (p < U8_MAX)
+		lmm_do_undo(t, LMM_PAUSE, LMM_RESUME);
+	if (p > 0)
+		lmm_do_undo(t, LMM_RESUME, LMM_PAUSE);
 }
 
 static void lmm_counter_bounds(struct lmm_test *t)
