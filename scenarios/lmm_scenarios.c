@@ -1231,6 +1231,7 @@ struct lmm_walker {
 	struct lmm_test t;
 	struct completion done;
 	unsigned long deadline;
+	bool stop;		/* the test task was killed: end now */
 	unsigned long steps, paths, sleeps;
 	unsigned int id, cpus_seen;
 	char first_failure[LMM_MSG_MAX];
@@ -1275,7 +1276,7 @@ static int lmm_walker_fn(void *data)
 	if (lmm_task_e(current) || lmm_task_p(current))
 		lmm_fail(t, "walker %u starts with E=%u P=%u, expected 0/0",
 			 w->id, lmm_task_e(current), lmm_task_p(current));
-	while (!t->failures && time_before(jiffies, w->deadline)) {
+	while (!t->failures && !READ_ONCE(w->stop) && time_before(jiffies, w->deadline)) {
 		lmm_walk_step(t, &rnd, i++);
 		w->steps++;
 		cpus |= BIT(raw_smp_processor_id() % BITS_PER_LONG);
@@ -1314,6 +1315,47 @@ static int lmm_walker_fn(void *data)
  * disabled); each must end consistent, and the test task, in a section of
  * its own where it may sleep in one, is untouched.
  */
+/* How long past their deadline walkers may take to end (a step, a vmap). */
+#define LMM_WALK_GRACE_MS	10000
+
+/*
+ * Wait for the walkers, killably and never much past their deadline: a
+ * kill of the loading task (insmod) stops them, and a walker stuck in a
+ * broken kernel does not hold that task in D state up to the hung-task
+ * timeout (duration_ms is bounded below it).  False when one did not end
+ * (then its memory must stay).
+ */
+static bool lmm_walkers_wait(struct lmm_test *t, struct lmm_walker *w, unsigned int n)
+{
+	unsigned long end = w[0].deadline + msecs_to_jiffies(LMM_WALK_GRACE_MS);
+	unsigned int i;
+	bool killed = false;
+
+	for (i = 0; i < n; i++) {
+		long left = max_t(long, (long)(end - jiffies), 1);
+
+		if (!killed && wait_for_completion_killable_timeout(&w[i].done, left) > 0)
+			continue;
+		if (!killed) {
+			unsigned int j;
+
+			killed = true;
+			for (j = 0; j < n; j++)
+				WRITE_ONCE(w[j].stop, true);
+			lmm_fail(t, "%s after %u of %u walkers ended: the others are told to stop",
+				 fatal_signal_pending(current) ? "the test task was killed" :
+				 "walkers did not end within " __stringify(LMM_WALK_GRACE_MS) " ms of their deadline",
+				 i, n);
+		}
+		if (!wait_for_completion_timeout(&w[i].done, msecs_to_jiffies(LMM_WALK_GRACE_MS))) {
+			lmm_fail(t, "walker %u did not stop within " __stringify(LMM_WALK_GRACE_MS)
+				 " ms: stuck in the kernel? its memory is left allocated", i);
+			return false;
+		}
+	}
+	return true;
+}
+
 static void lmm_concurrent_walks(struct lmm_test *t)
 {
 	unsigned int n = lmm_stress_threads, i, started = 0;
@@ -1347,8 +1389,14 @@ static void lmm_concurrent_walks(struct lmm_test *t)
 		}
 		started++;
 	}
+	if (!lmm_walkers_wait(t, w, started)) {
+		/* A walker still runs and uses w: leave it, not free it. */
+		if (outer)
+			lmm_do(t, LMM_DISABLE);
+		lmm_unwind(t);
+		return;
+	}
 	for (i = 0; i < started; i++) {
-		wait_for_completion(&w[i].done);
 		steps += w[i].steps;
 		paths += w[i].paths;
 		sleeps += w[i].sleeps;

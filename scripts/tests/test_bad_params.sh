@@ -25,7 +25,7 @@ bad=(
 	"cases=initial_state:0|has 0 parameters"
 	"threads=65|invalid threads=65"
 	"duration_ms=0|invalid duration_ms=0"
-	"duration_ms=600001|invalid duration_ms=600001"
+	"duration_ms=60001|invalid duration_ms=60001"
 	"run=maybe|invalid for parameter"
 )
 

@@ -74,10 +74,14 @@ interrupted() {
 
 mkdir -p "$out"
 echo "KTAP version 1"
-echo "1..4"
+echo "1..5"
 expect guest_panic lmm.selftest=panic 120 "kernel panic"
 expect guest_hang lmm.selftest=hang 20 "guest hung"
 # Partial KTAP: the cases done before the crash keep their results.
+# insmod killed during concurrent_walks (60 s long): the module's waits
+# are killable, it stops its walkers and returns well within the timeout.
+expect insmod_killed lmm.selftest=kill-mid 50 "the test task was killed" duration_ms=60000 \
+	'^ok [0-9]* amd64:lazy_mmu_test:lazy_mmu_nesting:initial_state$'
 expect guest_panic_mid_run lmm.selftest=panic-mid 120 "kernel panic" duration_ms=30000 \
 	'^ok [0-9]* amd64:lazy_mmu_test:lazy_mmu_nesting:initial_state$'
 interrupted
