@@ -146,6 +146,10 @@ class Test:
 
 def _set(node: Test, flat: str, status: str, reason: str, diags: List[str],
          duration: Optional[float], kind: str) -> None:
+    """Give NODE its own result; a second result for one path never
+    hides a failure."""
+    if node.own == "fail" and status != "fail":
+        return
     node.flat, node.own, node.reason, node.diagnostics = flat, status, reason, list(diags)
     node.duration, node.kind = duration, kind
 
@@ -172,7 +176,7 @@ def lane_tree(lane: str, cases: List[Case], missing: bool = False) -> Test:
                  p.duration, c.kind)
         for m in c.missing if missing else ():
             _set(parent.child(m), "%s:%s" % (c.name.rsplit(":", 1)[0], m), "miss",
-                 "never reported: the guest stopped first", [], None, c.kind)
+                 "its plan promised it, it never reported", [], None, c.kind)
     _resolve(root)
     return root
 
@@ -232,21 +236,38 @@ def _ktap_group(t: Test, indent: int, out: List[str]) -> None:
         out.append(pad + _result_line(c, n))
 
 
+def all_skipped(cases: List[Case]) -> bool:
+    """A lane whose every test case skipped, nothing failing: its verdict
+    is skip (exit 4), however its checks went."""
+    tests = [c for c in cases if c.kind == "test"]
+    return bool(tests) and all(c.status == "skip" for c in tests) and \
+        not any(c.status == "fail" for c in cases)
+
+
 def render_ktap(groups: List[Tuple[str, List[Case]]]) -> str:
-    """groups: (lane name, cases).  Each lane is a top-level subtest,
-    followed by its summary line (counted in cases) at the top level."""
+    """groups: (lane name, cases).  Each lane is a top-level subtest; its
+    summary line (counted in cases, as people read a lane) comes just
+    before its result line, so a KTAP reader files it under that lane.
+    The Totals line counts the leaves, as kunit.py does."""
     out = ["KTAP version 1", "1..%d" % len(groups)]
+    leaves = dict.fromkeys(("pass", "fail", "xfail", "xpass", "skip", "error"), 0)
     for n, (lane, cases) in enumerate(groups, 1):
         tree = lane_tree(lane, cases)
         if tree.children:
             _ktap_group(tree, 4, out)
+            for k, v in leaf_totals(tree).items():
+                leaves[k] += v
         else:
             tree.own, tree.reason = "fail", "no results"
-        out.append(_result_line(tree, n))
+            leaves["fail"] += 1
         out.append(summary(lane, totals(cases)))
-    t = totals(c for _, cases in groups for c in cases)
+        line = _result_line(tree, n)
+        if all_skipped(cases) and " # " not in line:
+            line += " # SKIP every test case skipped"
+        out.append(line)
     out.append("# Totals: pass:%d fail:%d xfail:%d xpass:%d skip:%d error:%d"
-               % (t["pass"], t["fail"], t["xfail"], t["xpass"], t["skip"], t["error"]))
+               % (leaves["pass"], leaves["fail"], leaves["xfail"], leaves["xpass"], leaves["skip"],
+                  leaves["error"]))
     return "\n".join(out) + "\n"
 
 
@@ -322,8 +343,10 @@ def kcidb(groups: List[Tuple[str, List[Case]]], meta: Dict[str, dict],
             if re.match(r"^[0-9a-f]{64}$", m.get("patchset", "")):
                 co["patchset_hash"] = m["patchset"]
             checkouts[cid] = co
+        # One build per lane and run: a later run of the lane is new data.
         bid = "%s:%s-%s" % (ORIGIN, kcidb_path([lane]), _local_id("build", lane, source,
-                                                                    m.get("kernel_build", "")))
+                                                                    m.get("kernel_build", ""),
+                                                                    m.get("run", "")))
         build = {"id": bid, "origin": ORIGIN, "checkout_id": cid,
                  "comment": "lane %s: %s" % (lane, m.get("kernel_release") or "kernel not seen")}
         arch = re.sub(r"[^a-z0-9_]", "_", m.get("arch", "").lower())
@@ -336,15 +359,20 @@ def kcidb(groups: List[Tuple[str, List[Case]]], meta: Dict[str, dict],
         # good build; of one that did not, this run cannot tell why.
         if m.get("kernel_release") or any(c.kind == "test" for c in cases):
             build["status"] = "PASS"
-        build["misc"] = {k: v for k, v in m.items() if k in ("kernel_release", "kernel_build", "qemu")}
+        build["misc"] = {k: v for k, v in m.items() if k in ("kernel_release", "kernel_build", "qemu", "run")}
         builds.append(build)
         outputs = [{"name": n, "url": u} for n, u in files.get(lane, {}).items()]
         env = {"comment": m.get("qemu") or "QEMU guest"}
         tree = lane_tree(lane, cases, missing=True)
-        for node, parts in _tests(tree, []):
+        seen: Dict[str, int] = {}
+        for node, parts in tests_of(tree):
             status = node.own if not node.children else node.status
-            t = {"id": "%s:%s" % (bid, kcidb_path(parts)), "build_id": bid, "origin": ORIGIN,
-                 "path": kcidb_path(parts), "status": KCIDB_STATUS.get(status, "ERROR"),
+            path = kcidb_path(parts)
+            seen[path] = seen.get(path, 0) + 1
+            if seen[path] > 1:      # names that differ only in what a path cannot hold
+                path += "_%d" % seen[path]
+            t = {"id": "%s:%s" % (bid, path), "build_id": bid, "origin": ORIGIN,
+                 "path": path, "status": KCIDB_STATUS.get(status, "ERROR"),
                  "environment": env, "misc": {"lane": lane, "name": node.flat or node.name}}
             if node.duration is not None:
                 t["duration"] = round(node.duration, 6)
@@ -358,23 +386,21 @@ def kcidb(groups: List[Tuple[str, List[Case]]], meta: Dict[str, dict],
             "builds": builds, "tests": tests}
 
 
-def _tests(t: Test, parts: List[str]):
-    """Every node below the lane that is a case, a parameter or a check
-    (modules and suites are groups, not tests)."""
+def tests_of(t: Test, parts: Optional[List[str]] = None):
+    """(node, path) of every node below T that is a case, a parameter or a
+    check, a KCIDB test each (modules and suites are groups, not tests)."""
     for c in t.children:
-        here = parts + [c.name]
+        here = (parts or []) + [c.name]
         if c.own is not None:
             yield c, here
-        yield from _tests(c, here)
+        yield from tests_of(c, here)
 
 
-def file_urls(lane_dir: str, names: Iterable[str], base: str = "") -> Dict[str, str]:
-    """{name: URL} of the files of lane_dir that exist: under BASE (where a
-    CI uploads them), else file:// URLs of where they are."""
-    out = {}
-    for n in names:
-        p = os.path.join(lane_dir, n)
-        if os.path.isfile(p):
-            out[n] = (base.rstrip("/") + "/" + os.path.basename(os.path.normpath(lane_dir)) + "/" + n
-                      if base else "file://" + os.path.abspath(p))
-    return out
+def file_urls(lane_dir: str, names: Iterable[str], base: str) -> Dict[str, str]:
+    """{name: URL} of the files of lane_dir that exist, under BASE (where a
+    CI publishes the lane directories); none without BASE: a path of this
+    machine means nothing to a KCIDB reader, and outlives the run."""
+    if not base:
+        return {}
+    return {n: base.rstrip("/") + "/" + os.path.basename(os.path.normpath(lane_dir)) + "/" + n
+            for n in names if os.path.isfile(os.path.join(lane_dir, n))}

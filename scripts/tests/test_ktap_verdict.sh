@@ -92,7 +92,7 @@ tc pass_run 0 \
 	"ok $N $A:lazy_mmu_test:lazy_mmu_pte_batch:set_ptes_batch # SKIP no contiguous PTE support on this CPU" \
 	"ok $N $A:kernel:log_clean" "ok $N $A:kernel:counters" "ok $N $A:guest:completed" \
 	"# $A: 8 passed, 0 failed, 1 skipped" \
-	"# Totals: pass:8 fail:0 xfail:0 xpass:0 skip:1 error:0" \
+	"# Totals: pass:11 fail:0 xfail:0 xpass:0 skip:1 error:0" \
 	"ok $N $A:lazy_mmu_kunit:lazy_mmu_basic:nest_depth:depth=17" \
 	'!not ok.*' \
 	-- --lane $A --console "$fx/pass.log" --outdir "$tmp/lane-pass"
@@ -108,7 +108,7 @@ tc param_fail 1 \
 	"ok $N $R:lazy_mmu_kunit:lazy_mmu_basic:pte_batch" \
 	"ok $N $R:kernel:log_clean" \
 	'!.*hrtimer.*' '!not ok .*depth=8' \
-	"# Totals: pass:5 fail:1 xfail:0 xpass:0 skip:0 error:0" \
+	"# Totals: pass:8 fail:1 xfail:0 xpass:0 skip:0 error:0" \
 	-- --lane "arm64-7.3.4+deb13" --console "$fx/param_fail.log" --outdir "$tmp/lane-fail"
 
 tc all_skip 4 \
@@ -116,6 +116,7 @@ tc all_skip 4 \
 	"ok $N $A:lazy_mmu_test:lazy_mmu_nesting # SKIP kernel lacks the lazy MMU nesting series" \
 	"ok $N $A:guest:completed" '!not ok.*' \
 	"# Totals: pass:3 fail:0 xfail:0 xpass:0 skip:3 error:0" \
+	"ok 1 $A # SKIP every test case skipped" \
 	-- --lane $A --console "$fx/all_skip.log" --outdir "$tmp/lane-skip"
 
 # An architecture without the mode (Debian's riscv64): every case and the
@@ -124,7 +125,7 @@ tc no_lazy_mmu 4 \
 	"ok $N riscv64:lazy_mmu_test:lazy_mmu_nesting:initial_state # SKIP architecture has no lazy MMU mode \(ARCH_HAS_LAZY_MMU_MODE not set\)" \
 	"ok $N riscv64:guest:task_state # SKIP architecture has no lazy MMU mode \(ARCH_HAS_LAZY_MMU_MODE not set\)" \
 	'!ok [0-9]+ riscv64:lazy_mmu_test:[^#]*' '!not ok.*' \
-	"# Totals: pass:3 fail:0 xfail:0 xpass:0 skip:28 error:0" \
+	"# Totals: pass:3 fail:0 xfail:0 xpass:0 skip:68 error:0" \
 	-- --lane riscv64 --console "$fx/no_lazy_mmu_riscv64.log"
 
 # The guest hangs inside the second insmod: /init never prints its block.
@@ -204,7 +205,7 @@ P=ppc64el-hash
 tc mmu_match 0 \
 	"ok $N $P:lazy_mmu_test:lazy_mmu_nesting:kernel_sections" \
 	"# $P:guest:mmu: Hash MMU" "ok $N $P:guest:mmu" '!not ok.*' \
-	"# Totals: pass:6 fail:0 xfail:0 xpass:0 skip:1 error:0" \
+	"# Totals: pass:6 fail:0 xfail:0 xpass:0 skip:3 error:0" \
 	-- --lane $P --console "$fx/ppc64el_hash.log" --mmu Hash
 tc mmu_mismatch 1 \
 	"# $P:guest:mmu: the kernel ran on the Hash MMU, not Radix" "not ok $N $P:guest:mmu" \
@@ -226,8 +227,8 @@ tc quiet 1 '!.*' \
 
 tc merge_pass_skip 0 \
 	"ok $N $A:lazy_mmu_kunit:lazy_mmu_basic:nest_depth" \
-	"# $A: 8 passed, 0 failed, 1 skipped" "# $A: 3 passed, 0 failed, 3 skipped" \
-	"# Totals: pass:11 fail:0 xfail:0 xpass:0 skip:4 error:0" "1\.\.2" \
+	"# $A: 8 passed, 0 failed, 1 skipped" "# ${A}_2: 3 passed, 0 failed, 3 skipped" \
+	"# Totals: pass:14 fail:0 xfail:0 xpass:0 skip:4 error:0" "1\.\.2" \
 	-- --merge "$tmp/merged" "$tmp/lane-pass" "$tmp/lane-skip"
 tc merge_all_skip 4 "# Totals: pass:6 fail:0 xfail:0 xpass:0 skip:6 error:0" \
 	-- --merge "$tmp/merged2" "$tmp/lane-skip" "$tmp/lane-skip"

@@ -51,8 +51,9 @@ class TreeTest(unittest.TestCase):
         self.assertIn("\n                # amd64:lazy_mmu_test:lazy_mmu_nesting:nesting_depth[depth=255]:"
                       " E=254, expected 255\n", text)
         self.assertIn("\n            ok 3 arm64_pending_barriers # SKIP arm64 only\n", text)
-        self.assertTrue(text.rstrip().endswith("# Totals: pass:3 fail:1 xfail:0 xpass:0 skip:1 error:0"))
-        self.assertIn("\nnot ok 1 amd64\n# amd64: 3 passed, 1 failed, 1 skipped\n", text)
+        # Totals: the leaves (kunit.py's count); the lane's line: its cases.
+        self.assertTrue(text.rstrip().endswith("# Totals: pass:4 fail:1 xfail:0 xpass:0 skip:1 error:0"))
+        self.assertIn("\n# amd64: 3 passed, 1 failed, 1 skipped\nnot ok 1 amd64\n", text)
 
     def test_junit_counts_leaves(self):
         root = ET.fromstring(report.render_junit([("amd64", CASES)], {"amd64": {"arch": "x86_64"}}))
@@ -61,6 +62,16 @@ class TreeTest(unittest.TestCase):
         self.assertEqual(names, {"amd64.lazy_mmu_test.lazy_mmu_nesting",
                                  "amd64.lazy_mmu_test.lazy_mmu_nesting.nesting_depth", "amd64.kernel"})
         self.assertIn(("arch", "x86_64"), [(p.get("name"), p.get("value")) for p in root.iter("property")])
+
+    def test_same_path_twice_keeps_the_failure(self):
+        cases = [case("m", "s", "a", "fail", reason="broken"), case("m", "s", "a", "pass")]
+        tree = report.lane_tree("amd64", cases)
+        self.assertEqual([l.status for l in tree.leaves()], ["fail"])
+
+    def test_all_skipped_lane(self):
+        cases = [case("m", "s", "a", "skip", reason="no mode"), case("kernel", None, "log_clean", "pass",
+                                                                      kind="check")]
+        self.assertIn("\nok 1 amd64 # SKIP every test case skipped\n", report.render_ktap([("amd64", cases)]))
 
     def test_kcidb(self):
         cases = CASES + [case("lazy_mmu_test", "lazy_mmu_nesting", "incomplete", "fail",
