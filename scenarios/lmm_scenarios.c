@@ -1435,11 +1435,13 @@ static void lmm_misuse_desc(const struct lmm_param *p, char *buf)
 static bool lmm_misuse_fired[LMM_NR_OPS];
 
 /*
- * Why a warning here would bring the kernel down, or NULL if it would
- * not: panic_on_warn, or panic_on_taint with the warning's own taint
- * (TAINT_WARN).  Unknown counts as would.
+ * Why @n warnings here would bring the kernel down, or NULL if they would
+ * not: panic_on_warn, panic_on_taint with the warnings' own taint
+ * (TAINT_WARN), or kernel.warn_limit reached by them.  Unknown counts as
+ * would.  warn_limit and warn_count are static in kernel/panic.c: found
+ * through kallsyms even in built-in code.
  */
-static const char *lmm_warning_panics(void)
+static const char *lmm_warnings_panic(unsigned int n)
 {
 #ifndef MODULE
 	int *pow = &panic_on_warn;
@@ -1448,13 +1450,17 @@ static const char *lmm_warning_panics(void)
 	int *pow = lmm_kernel_symbol("panic_on_warn");
 	unsigned long *pot = lmm_kernel_symbol("panic_on_taint");
 #endif
+	unsigned int *limit = lmm_kernel_symbol("warn_limit");
+	atomic_t *count = lmm_kernel_symbol("warn_count");
 
-	if (!pow || !pot)
-		return "cannot tell whether a warning panics (panic_on_warn, panic_on_taint): not provoking warnings";
+	if (!pow || !pot || !limit || !count)
+		return "cannot tell whether a warning panics (panic_on_warn, panic_on_taint, warn_limit): not provoking warnings";
 	if (READ_ONCE(*pow))
 		return "panic_on_warn is set: not provoking warnings";
 	if (READ_ONCE(*pot) & BIT(TAINT_WARN))
 		return "panic_on_taint includes TAINT_WARN: not provoking warnings";
+	if (READ_ONCE(*limit) && atomic_read(count) + n >= READ_ONCE(*limit))
+		return "kernel.warn_limit would be reached: not provoking warnings";
 	return NULL;
 }
 
@@ -1470,7 +1476,8 @@ static void lmm_misuse_warnings(struct lmm_test *t)
 {
 	const struct lmm_param *p = lmm_p(t);
 	enum lmm_op op = p->a;
-	const char *panics = lmm_warning_panics();
+	/* This warning and the misuse cases' others yet to fire. */
+	const char *panics = lmm_warnings_panic(LMM_NR_OPS);
 	int warned;
 
 	if (!lmm_misuse) {
