@@ -101,11 +101,14 @@ install-src:
 # for every kernel whose headers are installed (later kernels: DKMS's
 # own hooks, AUTOINSTALL), and the runner.
 dkms-install: install-src install
-	dkms add $(DKMS_NAME)/$(VERSION) 2>/dev/null || dkms status $(DKMS_NAME)/$(VERSION) | grep -q .
+	$(if $(VERSION),,$(error no version in debian/changelog))
+	@# Added already (a second dkms-install) is fine; any other failure says why.
+	dkms status $(DKMS_NAME)/$(VERSION) | grep -q . || dkms add $(DKMS_NAME)/$(VERSION)
 	for k in /lib/modules/*/build; do [ -e "$$k/Makefile" ] || continue; k=$${k%/build}; \
 		dkms install $(DKMS_NAME)/$(VERSION) -k "$${k##*/}" || exit 1; done
 
 dkms-uninstall:
+	$(if $(VERSION),,$(error no version in debian/changelog))
 	dkms remove $(DKMS_NAME)/$(VERSION) --all
 	rm -rf $(call q,$(DKMS_DIR)) $(call q,$(DESTDIR)$(KSFT_DIR)) $(call q,$(DESTDIR)$(PREFIX)/bin/lazy_mmu_test.sh)
 
