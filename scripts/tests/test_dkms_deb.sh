@@ -9,7 +9,9 @@
 # for that kernel.  The DKMS-built module must carry the same vermagic as
 # scripts/build-modules' build.  Leaves OUT/dkms/lazy_mmu_test.ko and
 # OUT/kselftest (the package's kselftest layout) for
-# test_vm_runner.sh, which boots them.
+# test_vm_runner.sh, which boots them.  With the kunit.py x86_64 kernel
+# built (KUnit and this suite built in), dkms builds the plain module
+# alone for it.
 #
 #   test_dkms_deb.sh [OUT]
 
@@ -24,7 +26,10 @@ out=$(cd "$out" && pwd)
 ROOT=$("$top/scripts/buildroot") || exit 1
 ver=$(sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' "$top/debian/changelog")
 [ -n "$ver" ] || die "no version in debian/changelog"
-ktap_plan 6
+ktap_plan 7
+# The kunit.py x86_64 kernel (KUnit built in), when make kunit built it.
+kunit_build=$LMM_CACHE/kunit-build/x86_64
+[ -s "$kunit_build/include/config/kernel.release" ] && [ -s "$kunit_build/Module.symvers" ] || kunit_build=
 
 # The kernel the amd64 lane pins: its header packages, and the header
 # tree scripts/build-modules builds against.
@@ -100,7 +105,7 @@ mkdir -p "$out/overlay"
 LMM_BIND=$out unshare --mount --propagation private -- /bin/sh -c 'mount -t tmpfs tmpfs "$1" && shift && exec "$@"' \
 	tmpfs "$out/overlay" "$top/scripts/in-overlay" "$ROOT" "$out/overlay" - -- \
 	"$top/scripts/buildroot" -- /bin/sh -c '
-	out=$1 krel=$2 ver=$3 deb=$4; shift 4
+	out=$1 krel=$2 ver=$3 deb=$4 kb=$5; shift 5
 	export DEBIAN_FRONTEND=noninteractive
 	echo "# $(date +%s) dpkg -i the headers"
 	dpkg -i --force-unsafe-io --force-depends "$@" || exit 1
@@ -118,20 +123,31 @@ LMM_BIND=$out unshare --mount --propagation private -- /bin/sh -c 'mount -t tmpf
 	cp "$mods"/lazy_mmu_test.ko* "$out/dkms/" || exit 3
 	cp -a /usr/lib/lazy-mmu-tests/kselftest "$out/kselftest" || exit 3
 	cp /var/lib/dkms/lazy-mmu-tests/"$ver"/build/make.log "$out/dkms-make.log" 2>/dev/null
+	# A kernel with KUnit and the suite built in (the kunit.py x86_64
+	# build, when there is one): dkms builds the plain module for it.
+	if [ -n "$kb" ]; then
+		kr=$(cat "$kb/include/config/kernel.release") || exit 4
+		mkdir -p "/lib/modules/$kr" && ln -sfn "$kb" "/lib/modules/$kr/build" || exit 4
+		dkms install "lazy-mmu-tests/$ver" -k "$kr" ||
+			{ cat "/var/lib/dkms/lazy-mmu-tests/$ver/build/make.log"; exit 4; }
+		mkdir -p "$out/dkms-kunit"
+		cp "/lib/modules/$kr/updates/dkms/"*.ko* "$out/dkms-kunit/" || exit 4
+	fi
 	exit 0
-' dkms "$out" "$krel" "$ver" "$deb" "${debs[@]}" > "$out/install.log" 2>&1
+' dkms "$out" "$krel" "$ver" "$deb" "$kunit_build" "${debs[@]}" > "$out/install.log" 2>&1
 rc=$?
 log "overlay: headers and package installed, DKMS build: exit $rc, $(secs_since "$t0") s (log: $out/install.log)"
 [ $rc -eq 0 ] || tail -n 25 "$out/install.log" | sed 's/^/# /'
-# 1: the headers did not install; 2, 3: a later step (checked below);
+# 1: the headers did not install; 2, 3, 4: a later step (checked below);
 # anything else: the overlay or the build root itself failed.
 ktap_check "dpkg installs linux-headers-$krel in a chroot (an overlay of the build root)" \
-	test $rc -eq 0 -o $rc -eq 2 -o $rc -eq 3
+	test $rc -eq 0 -o $rc -eq 2 -o $rc -eq 3 -o $rc -eq 4
 
 # installed: dkms says so, and the module (compressed as the kernel's
 # own, when they are) came out.
 installed() {
-	[ $rc -eq 0 ] && grep -q "^lazy-mmu-tests/$ver, $krel, x86_64: installed" "$out/install.log" || return 1
+	{ [ $rc -eq 0 ] || [ $rc -eq 4 ]; } &&
+		grep -q "^lazy-mmu-tests/$ver, $krel, x86_64: installed" "$out/install.log" || return 1
 	local f
 	f=$(ls "$out"/dkms/lazy_mmu_test.ko* | head -n1)
 	case $f in
@@ -155,4 +171,16 @@ ktap_check "the DKMS module's vermagic is build-modules' (and names $krel)" \
 	test -n "$vm_dkms" -a "$vm_dkms" = "$vm_build" -a "${vm_dkms%% *}" = "$krel"
 ktap_check "the package's runner is runner/lazy_mmu_test.sh" \
 	cmp -s "$out/kselftest/lazy_mmu/lazy_mmu_test.sh" "$top/runner/lazy_mmu_test.sh"
+# A kernel with KUnit and this suite built in (the kunit.py build):
+# dkms.conf's KUnit module is left out, the plain module builds.
+plain_only() {
+	[ $rc -eq 0 ] && ls "$out"/dkms-kunit/lazy_mmu_test.ko* > /dev/null 2>&1 &&
+		! ls "$out"/dkms-kunit/lazy_mmu_nesting_kunit.ko* > /dev/null 2>&1
+}
+if [ -n "$kunit_build" ]; then
+	ktap_check "a kernel with the KUnit suite built in (kunit.py x86_64): DKMS builds the plain module alone" plain_only
+else
+	ktap_n=$((ktap_n + 1))
+	echo "ok $ktap_n DKMS builds the KUnit suite for a kernel with KUnit # SKIP no kunit.py x86_64 build (scripts/kunit --arch x86_64)"
+fi
 ktap_finish
