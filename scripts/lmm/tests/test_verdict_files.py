@@ -118,6 +118,21 @@ class VerdictFilesTest(unittest.TestCase):
         with open(os.path.join(d, "results.ktap")) as f:
             self.assertNotIn("test_2", f.read())
 
+    def test_kcidb_miss_by_name(self):
+        """With the module's case list (LMM-CASES, from the guest's task-state
+        probe) a MISS is named after its case."""
+        d = os.path.join(self.tmp.name, "crash")
+        console = os.path.join(self.tmp.name, "crash.log")
+        with open(os.path.join(FIXTURES, "unterminated.log")) as f:
+            text = f.read()
+        with open(console, "w") as f:
+            f.write("LMM-CASES lazy_mmu_test nest_simple nest_in_irq_disabled nest_across_schedule \n" + text)
+        subprocess.run([sys.executable, VERDICT, "--lane", "amd64", "--console", console, "--outdir", d,
+                        "--quiet", "--qemu-status", "error:2"])
+        with open(os.path.join(d, "results.kcidb.json")) as f:
+            miss = [t["path"] for t in json.load(f)["tests"] if t["status"] == "MISS"]
+        self.assertIn("lazy_mmu_test.lazy_mmu_nesting.nest_across_schedule", miss)
+
     def test_bad_meta(self):
         p = subprocess.run([sys.executable, VERDICT, "--lane", "amd64", "--console",
                             os.path.join(FIXTURES, "pass.log"), "--meta", "colour=blue"],
