@@ -174,22 +174,7 @@ class Modules(Harness):
             raise StepError("mutate --tree", "no kunit.py build for %s: run scripts/kunit --arch %s first"
                             % (self.build.name, self.build.name))
         self.xen = pipeline.fetch_xen(self.lane.xen.name) if self.lane.xen else None
-        # Upstream's test as a module, its suite renamed so that the
-        # built-in copy (unmutated) stays out of the run.
-        self.upsrc = os.path.join(self.out, "upstream-src")
-        os.makedirs(self.upsrc, exist_ok=True)
-        with open(os.path.join(self.ksrc, "mm", "tests", "lazy_mmu_mode_kunit.c")) as f:
-            text = f.read()
-        renamed = text.replace('.name = "lazy_mmu_mode"', '.name = "upstream_lazy_mmu_mode"')
-        if renamed == text:
-            raise StepError("mutate --tree", "cannot rename upstream's suite in %s/mm/tests/"
-                            "lazy_mmu_mode_kunit.c" % self.ksrc)
-        with open(os.path.join(self.upsrc, "upstream_lazy_mmu_mode_kunit.c"), "w") as f:
-            f.write(renamed)
-        with open(os.path.join(self.upsrc, "Kbuild"), "w") as f:
-            f.write("obj-m += upstream_lazy_mmu_mode_kunit.o\n")
-        with open(os.path.join(self.upsrc, "Makefile"), "w") as f:
-            f.write("all:\n\t$(MAKE) -C $(KDIR) M=$(CURDIR) modules\n")
+        self.upsrc = upstream_source(self.ksrc, os.path.join(self.out, "upstream-src"))
 
     def where(self) -> str:
         return "the kunit.py debug kernel of %s (lane %s)" % (self.build.name, self.lane.name)
@@ -246,6 +231,9 @@ class Rebuild(Harness):
         shutil.rmtree(os.path.join(self.mbd, self.build.name), ignore_errors=True)
         os.makedirs(self.mbd, exist_ok=True)
         subprocess.run(["cp", "-a", "--reflink=auto", self.bdir, self.mbd + "/"], check=True)
+        # The plain-module lanes load upstream's test too (as a module:
+        # with their KUnit suites off, the built-in one does not run).
+        self.upsrc = upstream_source(self.ksrc, os.path.join(self.out, "upstream-src"))
         self.touch = sorted({f for p in [m.path for m in self.args.mutants] + self.series
                              for f in touched(p)})
 
@@ -258,7 +246,7 @@ class Rebuild(Harness):
         argv = self.overlay(m, ovl, self.touch) + [pipeline.script("kunit")]
         argv += self.args.lane or ["--arch", self.build.name]
         argv += (["--xen"] if self.args.xen and not self.args.lane else []) + [
-            "--kernel", self.ksrc, "--build", self.mbd, "--out", d]
+            "--kernel", self.ksrc, "--build", self.mbd, "--out", d, "--kmod-upstream", self.upsrc]
         t0 = time.monotonic()
         try:
             rc = pipeline._run("kunit (%s)" % (m.name if m else "baseline"), argv,
@@ -276,6 +264,26 @@ class Rebuild(Harness):
         if not any(upstream(c) for c in results.get("cases", [])):
             return Result("error", "the kernel did not build or boot (log: %s.log)" % d)
         return judge(results, self.known, keep_lane=True)
+
+
+def upstream_source(ksrc: str, d: str) -> str:
+    """Upstream's test (KSRC's mm/tests/lazy_mmu_mode_kunit.c) as a
+    module source in D, its suite renamed so that the kernel's built-in
+    copy stays out of the run; D."""
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(ksrc, "mm", "tests", "lazy_mmu_mode_kunit.c")) as f:
+        text = f.read()
+    renamed = text.replace('.name = "lazy_mmu_mode"', '.name = "upstream_lazy_mmu_mode"')
+    if renamed == text:
+        raise StepError("mutate --tree", "cannot rename upstream's suite in %s/mm/tests/"
+                        "lazy_mmu_mode_kunit.c" % ksrc)
+    with open(os.path.join(d, "upstream_lazy_mmu_mode_kunit.c"), "w") as f:
+        f.write(renamed)
+    with open(os.path.join(d, "Kbuild"), "w") as f:
+        f.write("obj-m += upstream_lazy_mmu_mode_kunit.o\n")
+    with open(os.path.join(d, "Makefile"), "w") as f:
+        f.write("all:\n\t$(MAKE) -C $(KDIR) M=$(CURDIR) modules\n")
+    return d
 
 
 def drop_overlay(d: str) -> None:
