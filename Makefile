@@ -47,7 +47,7 @@ DKMS_FILES := Kbuild scripts/detect-api kmod/Kbuild $(wildcard kmod/*.c) \
 	kunit/Kbuild kunit/Kconfig $(wildcard kunit/*.c kunit/*.kunitconfig) \
 	scenarios/Kbuild.include $(wildcard scenarios/*.c scenarios/*.h)
 
-.PHONY: all modules clean help run check check-newest lanes mutate kunit gate bench
+.PHONY: all modules clean help run check check-newest lanes mutate mutate-kernel kunit gate bench
 .PHONY: install install-src dkms-install dkms-uninstall
 
 all: modules
@@ -80,6 +80,16 @@ bench:
 
 mutate:
 	scripts/mutate $(if $(TREE),--tree $(call q,$(TREE)),$(foreach a,$(LANE),--lane $(call q,$(a))) --kernel $(call q,$(KERNEL))) $(call qs,$(MUTANTS))
+
+# The kernel-code mutants (mutants/kernel/), each on a kunit.py kernel
+# rebuilt with it: arm64 as built; x86_64 with series/xen-pv-lazy-mmu.mbox
+# applied and its Xen PV dom0 lane (where PTE writes are deferred).
+mutate-kernel:
+	rc=0; \
+	scripts/mutate --tree arm64 --rebuild mutants/kernel/ || rc=1; \
+	scripts/mutate --tree x86_64 --rebuild --xen --known-failures \
+		--series xen-pv-lazy-mmu.mbox mutants/kernel/ || rc=1; \
+	exit $$rc
 
 gate:
 	$(if $(SERIES),,$(error SERIES=<patch dir|mbox|git range> is required))
@@ -124,6 +134,7 @@ help:
 	@echo '  check-newest       the newest lanes on the newest kernels the mirror serves; pins behind'
 	@echo '  mutate             mutation harness: MUTANTS=$(MUTANTS) LANE="$(LANE)"'
 	@echo '                     TREE=x86_64|arm64|powerpc: on the kunit.py debug kernel, beside upstream'"'"'s test'
+	@echo '  mutate-kernel      the kernel-code mutants (mutants/kernel/) on rebuilt arm64 and x86_64 kernels'
 	@echo '  bench              where the time goes: warm run split per lane, sweep vs boot-per-mutant, make check steps'
 	@echo '  kunit              kunit.py lanes on a debug kernel: LANE="kunit-..." or KUNIT_ARCH=<build>'
 	@echo '                     [KERNEL=pin|7.2|newest|<kernel tree>]'

@@ -35,6 +35,11 @@ from lmm.pipeline import StepError, stage
 # path on, the guest ends as the arch's kunit entry says (lmm.exit=,
 # lanes.KUNIT_EXITS; pipeline.APPEND adds KFENCE).
 KMOD_APPEND = "kunit.enable=0 debug_pagealloc=on"
+# With --kmod-upstream: upstream's test as a module beside ours (its suite
+# renamed, so that the built-in copy stays out of the run), the only
+# KUnit suite that runs.
+UPSTREAM_SUITE = "upstream_lazy_mmu_mode"
+KMOD_UPSTREAM_APPEND = "kunit.filter_glob=%s debug_pagealloc=on" % UPSTREAM_SUITE
 # kunit.py's boots: the same paths (printk.time=1: the case times of the reports).
 KUNIT_KERNEL_ARGS = ("debug_pagealloc=on", "kfence.sample_interval=1", "printk.time=1")
 MISUSE_ARG = "lazy_mmu_nesting_kunit.misuse=1"
@@ -61,12 +66,17 @@ kunit [options] [LANE ...] [-- KUNIT_PY_ARGS...]
                 $LMM_CACHE/kunit-build; another one for another tree)
   --out DIR     output directory (default out/kunit-<date>-<time>)
   --no-misuse   do not run the misuse cases (no warning expected then)
+  --kmod-upstream DIR
+                the plain-module lanes also build the module source DIR
+                (upstream's lazy_mmu_mode test, its suite renamed
+                {upstream}: scripts/mutate --tree --rebuild writes it)
+                and load it after ours
 """
 
 
 def usage(table: lanes.Table) -> str:
     return USAGE.format(default=" ".join(l.name for l in table.default_lanes(lanes.KUNIT_KINDS)),
-                        builds=", ".join(table.builds))
+                        builds=", ".join(table.builds), upstream=UPSTREAM_SUITE)
 
 
 def parse_args(argv: List[str], table: lanes.Table):
@@ -84,6 +94,7 @@ def parse_args(argv: List[str], table: lanes.Table):
     p.add_argument("--build", default="")
     p.add_argument("--out", default="")
     p.add_argument("--no-misuse", action="store_true")
+    p.add_argument("--kmod-upstream", default="")
     p.add_argument("lanes", nargs="*")
     args = p.parse_args(argv)
     if args.help:
@@ -103,6 +114,8 @@ def parse_args(argv: List[str], table: lanes.Table):
             p.error("--kernel: not a directory, a series (7.3) nor newest: %s" % args.kernel)
     if args.ksrc and args.series:
         p.error("--ksrc and --series: give one")
+    if args.kmod_upstream and not os.path.isfile(os.path.join(args.kmod_upstream, "Kbuild")):
+        p.error("--kmod-upstream: no module source (Kbuild) in %s" % args.kmod_upstream)
     chosen: List[lanes.Lane] = []
     for name in args.lanes:
         try:
@@ -307,9 +320,15 @@ class Runner:
         stage("build modules (%s)" % build.name, pipeline.build_modules, bdir, mdir,
               build.toolchain(self.native == build.arch.name)[1])
         ko = os.path.join(mdir, "lazy_mmu_test.ko")
+        entries = [("taskstate", ko), ("module", ko)]
+        if self.args.kmod_upstream:
+            udir = os.path.join(d, "upstream")
+            up = stage("build upstream's test (%s)" % build.name, pipeline.build_modules, bdir, udir,
+                       build.toolchain(self.native == build.arch.name)[1],
+                       src=os.path.abspath(self.args.kmod_upstream))
+            entries += [("module", k) for k in up]
         initrd = os.path.join(d, "initrd.gz")
-        stage("initramfs (%s)" % build.name, pipeline.initramfs, build.arch.name, initrd,
-              [("taskstate", ko), ("module", ko)])
+        stage("initramfs (%s)" % build.name, pipeline.initramfs, build.arch.name, initrd, entries)
         return initrd
 
     def kmod_lane(self, lane: lanes.Lane, image: str, initrd: Optional[str], bdir: str) -> Optional[str]:
@@ -322,7 +341,8 @@ class Runner:
                 initrd = self.kmod_initrd(lane.build, bdir, d)
             xen = stage("fetch xen", pipeline.fetch_xen, lane.xen.name) if lane.xen else None
             status = stage("boot (%s)" % lane.name, pipeline.boot, lane.name, image, initrd,
-                           console, append="%s %s" % (KMOD_APPEND, lane.arch.kunit.exit_arg),
+                           console, append="%s %s" % (KMOD_UPSTREAM_APPEND if self.args.kmod_upstream
+                                                      else KMOD_APPEND, lane.arch.kunit.exit_arg),
                            timeout=lane.timeout or KMOD_TIMEOUT,
                            xen=xen)
         except StepError as e:

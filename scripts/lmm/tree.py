@@ -19,8 +19,16 @@ row of the lane table (lanes.json, "mutate") says how it is tested:
             copy of the build directory: every file any mutant of the run
             changes is touched in each overlay, so no object of another
             mutant survives, and only what they reach recompiles.  Then
-            every kunit lane of the build runs, upstream's built-in suite
-            beside ours.  One mutant at a time.
+            every lane of the build runs (--lane: those named; --xen: its
+            Xen PV lanes too): the kunit.py boots with upstream's built-in
+            suite beside ours, and the plain-module boots.  One mutant at
+            a time, each timed.
+
+A mutant with a "Series: NAME" header line is a diff against the tree
+with series/NAME (an mbox or a directory of patches) applied first: the
+series goes into the overlay before the mutant, and the baseline is the
+series alone.  --series NAME applies it for a run of mutants that do not
+need it (they apply either way); mutants naming another series are refused.
 
 The unmutated tree runs first and must pass (--known-failures: a baseline
 whose only failures are cases of a guest that completed is accepted, and
@@ -50,6 +58,40 @@ APPEND = "kunit.filter_glob=upstream_lazy_mmu_mode debug_pagealloc=on"
 MISUSE_WARNINGS = 4
 UPSTREAM_SUITES = ("lazy_mmu_mode", "upstream_lazy_mmu_mode")
 IN_OVERLAY_NO_PATCH = 4     # scripts/in-overlay: the patch does not apply
+SERIES_DIR = os.path.join(pipeline.TOP, "series")
+
+
+def mutant_series(path: str) -> str:
+    """A mutant's "Series:" header line ("" for none)."""
+    with open(path, errors="replace") as f:
+        for line in f:
+            if not line.strip():
+                break
+            if line.startswith("Series: "):
+                return line[len("Series: "):].strip()
+    return ""
+
+
+def series_patches(name: str) -> List[str]:
+    """The patch files of series/NAME, in order."""
+    path = os.path.join(SERIES_DIR, name)
+    if os.path.isdir(path):
+        files = sorted(os.path.join(path, f) for f in os.listdir(path) if f.endswith(".patch"))
+    else:
+        files = [path] if os.path.isfile(path) else []
+    if not files:
+        raise sweep.UsageError("no such series: series/%s" % name)
+    return files
+
+
+def combined(patches: Sequence[str], out: str) -> str:
+    """PATCHES one after another in the file OUT (patch -p1 applies each
+    diff of it in turn); OUT."""
+    with open(out, "w") as f:
+        for p in patches:
+            with open(p, errors="replace") as g:
+                f.write(g.read().rstrip("\n") + "\n\n")
+    return out
 
 
 def upstream(case: dict) -> bool:
@@ -94,9 +136,23 @@ class Harness:
         self.ksrc = os.path.realpath(src)
         self.known: List[str] = []
         self.boots = 0
+        self.series = series_patches(args.series) if args.series else []
+        self.seconds: dict = {}
+
+    def patch_of(self, m: Optional[Mutant], d: str) -> str:
+        """What goes into the overlay for M (None: the baseline): the
+        run's series, then the mutant (together in the file D); "-" for
+        nothing."""
+        patches = list(self.series) + ([m.path] if m else [])
+        if not patches:
+            return "-"
+        if len(patches) == 1:
+            return patches[0]
+        os.makedirs(os.path.dirname(d), exist_ok=True)
+        return combined(patches, d)
 
     def overlay(self, m: Optional[Mutant], d: str, touch: Sequence[str] = ()) -> List[str]:
-        argv = [pipeline.script("in-overlay"), self.ksrc, d, m.path if m else "-"]
+        argv = [pipeline.script("in-overlay"), self.ksrc, d, self.patch_of(m, d + ".patch")]
         for f in touch:
             argv += ["--touch", f]
         return argv + ["--"]
@@ -118,22 +174,7 @@ class Modules(Harness):
             raise StepError("mutate --tree", "no kunit.py build for %s: run scripts/kunit --arch %s first"
                             % (self.build.name, self.build.name))
         self.xen = pipeline.fetch_xen(self.lane.xen.name) if self.lane.xen else None
-        # Upstream's test as a module, its suite renamed so that the
-        # built-in copy (unmutated) stays out of the run.
-        self.upsrc = os.path.join(self.out, "upstream-src")
-        os.makedirs(self.upsrc, exist_ok=True)
-        with open(os.path.join(self.ksrc, "mm", "tests", "lazy_mmu_mode_kunit.c")) as f:
-            text = f.read()
-        renamed = text.replace('.name = "lazy_mmu_mode"', '.name = "upstream_lazy_mmu_mode"')
-        if renamed == text:
-            raise StepError("mutate --tree", "cannot rename upstream's suite in %s/mm/tests/"
-                            "lazy_mmu_mode_kunit.c" % self.ksrc)
-        with open(os.path.join(self.upsrc, "upstream_lazy_mmu_mode_kunit.c"), "w") as f:
-            f.write(renamed)
-        with open(os.path.join(self.upsrc, "Kbuild"), "w") as f:
-            f.write("obj-m += upstream_lazy_mmu_mode_kunit.o\n")
-        with open(os.path.join(self.upsrc, "Makefile"), "w") as f:
-            f.write("all:\n\t$(MAKE) -C $(KDIR) M=$(CURDIR) modules\n")
+        self.upsrc = upstream_source(self.ksrc, os.path.join(self.out, "upstream-src"))
 
     def where(self) -> str:
         return "the kunit.py debug kernel of %s (lane %s)" % (self.build.name, self.lane.name)
@@ -190,7 +231,11 @@ class Rebuild(Harness):
         shutil.rmtree(os.path.join(self.mbd, self.build.name), ignore_errors=True)
         os.makedirs(self.mbd, exist_ok=True)
         subprocess.run(["cp", "-a", "--reflink=auto", self.bdir, self.mbd + "/"], check=True)
-        self.touch = sorted({f for m in self.args.mutants for f in touched(m.path)})
+        # The plain-module lanes load upstream's test too (as a module:
+        # with their KUnit suites off, the built-in one does not run).
+        self.upsrc = upstream_source(self.ksrc, os.path.join(self.out, "upstream-src"))
+        self.touch = sorted({f for p in [m.path for m in self.args.mutants] + self.series
+                             for f in touched(p)})
 
     def where(self) -> str:
         return "the kunit.py kernel of %s, rebuilt per mutant" % self.build.name
@@ -198,14 +243,17 @@ class Rebuild(Harness):
     def one(self, m: Optional[Mutant], d: str) -> Result:
         ovl = d + ".ovl"
         os.makedirs(d, exist_ok=True)
-        argv = self.overlay(m, ovl, self.touch) + [
-            pipeline.script("kunit"), "--arch", self.build.name, "--kernel", self.ksrc,
-            "--build", self.mbd, "--out", d]
+        argv = self.overlay(m, ovl, self.touch) + [pipeline.script("kunit")]
+        argv += self.args.lane or ["--arch", self.build.name]
+        argv += (["--xen"] if self.args.xen and not self.args.lane else []) + [
+            "--kernel", self.ksrc, "--build", self.mbd, "--out", d, "--kmod-upstream", self.upsrc]
+        t0 = time.monotonic()
         try:
             rc = pipeline._run("kunit (%s)" % (m.name if m else "baseline"), argv,
                                ok=None, output=d + ".log")[0]
         finally:
             drop_overlay(ovl)
+        self.seconds[m.name if m else "baseline"] = round(time.monotonic() - t0, 1)
         self.boots += 1
         if rc == IN_OVERLAY_NO_PATCH:
             return Result("error", "does not apply (%s)" % os.path.join(ovl, "patch.log"))
@@ -216,6 +264,26 @@ class Rebuild(Harness):
         if not any(upstream(c) for c in results.get("cases", [])):
             return Result("error", "the kernel did not build or boot (log: %s.log)" % d)
         return judge(results, self.known, keep_lane=True)
+
+
+def upstream_source(ksrc: str, d: str) -> str:
+    """Upstream's test (KSRC's mm/tests/lazy_mmu_mode_kunit.c) as a
+    module source in D, its suite renamed so that the kernel's built-in
+    copy stays out of the run; D."""
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(ksrc, "mm", "tests", "lazy_mmu_mode_kunit.c")) as f:
+        text = f.read()
+    renamed = text.replace('.name = "lazy_mmu_mode"', '.name = "upstream_lazy_mmu_mode"')
+    if renamed == text:
+        raise StepError("mutate --tree", "cannot rename upstream's suite in %s/mm/tests/"
+                        "lazy_mmu_mode_kunit.c" % ksrc)
+    with open(os.path.join(d, "upstream_lazy_mmu_mode_kunit.c"), "w") as f:
+        f.write(renamed)
+    with open(os.path.join(d, "Kbuild"), "w") as f:
+        f.write("obj-m += upstream_lazy_mmu_mode_kunit.o\n")
+    with open(os.path.join(d, "Makefile"), "w") as f:
+        f.write("all:\n\t$(MAKE) -C $(KDIR) M=$(CURDIR) modules\n")
+    return d
 
 
 def drop_overlay(d: str) -> None:
@@ -241,6 +309,9 @@ def parse_args(argv, table: lanes.Table):
     p.add_argument("--rebuild", action="store_true", help="rebuild the kernel per mutant")
     p.add_argument("--xen", action="store_true", help="boot the build's Xen PV dom0 lane")
     p.add_argument("--known-failures", action="store_true")
+    p.add_argument("--series", default="", help="with --rebuild: apply series/NAME first")
+    p.add_argument("--lane", action="append", default=[],
+                   help="with --rebuild: only this lane of the build (repeatable)")
     p.add_argument("--build", default="", help="kunit.py build directories (as scripts/kunit --build)")
     p.add_argument("--out", default="")
     p.add_argument("--timeout", type=int, default=0)
@@ -255,14 +326,29 @@ def parse_args(argv, table: lanes.Table):
         p.error("bad --timeout: %d" % args.timeout)
     build = table.build(args.tree)
     args.mode = "rebuild" if args.rebuild or build.mutate == "rebuild" else "modules"
-    if args.xen and args.mode != "modules":
-        p.error("--xen needs a build that boots its modules (not --rebuild)")
-    if args.known_failures and args.mode != "modules":
-        p.error("--known-failures is not supported when the kernel is rebuilt")
+    if args.lane and args.mode != "rebuild":
+        p.error("--lane needs --rebuild (the modules mode boots the build's plain-module lane)")
+    for name in args.lane:
+        try:
+            lane = table.lane(name)
+        except KeyError as e:
+            p.error(e.args[0])
+        if not lane.is_kunit or lane.build.name != args.tree:
+            p.error("--lane %s: not a lane of build %s" % (name, args.tree))
     try:
         args.mutants = sweep.collect(args.inputs)
+        names = sorted({mutant_series(m.path) for m in args.mutants} - {""})
+        if args.series:
+            names = sorted(set(names) | {args.series})
+        if len(names) > 1:
+            raise sweep.UsageError("mutants of different series in one run: %s" % ", ".join(names))
+        args.series = names[0] if names else ""
+        if args.series:
+            series_patches(args.series)
     except sweep.UsageError as e:
         p.error(str(e))
+    if args.series and args.mode != "rebuild":
+        p.error("mutants of series/%s need --rebuild (the series changes the kernel)" % args.series)
     return args
 
 
@@ -285,19 +371,22 @@ def main(argv=None) -> int:
     if (args.known_failures and base.status == "killed" and
             os.path.exists(os.path.join(out, "baseline-tree", "results.json"))):
         res = pipeline.read_json(os.path.join(out, "baseline-tree", "results.json"))
-        completed = any(c.get("module") == "guest" and c.get("case") == "completed" and
-                        c.get("status") == "pass" for c in res.get("cases", []))
+        done = [c for c in res.get("cases", [])
+                if c.get("module") == "guest" and c.get("case") == "completed"]
+        completed = bool(done) and all(c.get("status") == "pass" for c in done)
         if completed:
+            keep = args.mode == "rebuild"
             h.known = [c for c in sweep.failing_cases(
-                {"cases": [c for c in res["cases"] if not upstream(c)]})]
+                {"cases": [c for c in res["cases"] if not upstream(c)]}, keep)]
             log("baseline: known failures, not counted as kills: %s" % " ".join(h.known))
-            base = judge(res, h.known)
+            base = judge(res, h.known, keep_lane=keep)
     if line(base) != "survived; upstream missed it":
         print("mutate: error: the baseline on %s failed (%s; see %s): a red baseline makes every "
               "kill meaningless" % (h.where(), line(base), os.path.join(out, "baseline-tree")),
               file=sys.stderr)
         return 1
-    log("baseline: passed, upstream's test passed (%.1f s)" % (time.monotonic() - tb))
+    log("baseline: passed, upstream's test passed (%.1f s)%s" % (
+        time.monotonic() - tb, " on series/%s" % args.series if args.series else ""))
     # "Arch: powerpc" (the kernel's arch/ directory) runs on the ppc64el builds.
     runs = [m for m in args.mutants if m.runs_on(build.arch.name, build.arch.kunit.srcarch)]
     results = {}
@@ -307,7 +396,8 @@ def main(argv=None) -> int:
         try:
             for name, f in futures.items():
                 results[name] = f.result()
-                log("%s: %s" % (name, line(results[name])))
+                secs = h.seconds.get(name)
+                log("%s: %s%s" % (name, line(results[name]), " (%.0f s)" % secs if secs else ""))
         except KeyboardInterrupt:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
@@ -320,7 +410,8 @@ def report(mutants: List[Mutant], build: lanes.Build, results, out: str, h: Harn
     print("1..%d" % len(mutants))
     killed = errors = skipped = up = 0
     data = {"build": build.name, "mode": h.args.mode, "boots": h.boots,
-            "seconds": round(secs, 1), "mutants": []}
+            "seconds": round(secs, 1), "series": h.args.series, "lanes": h.args.lane,
+            "baseline_seconds": h.seconds.get("baseline"), "mutants": []}
     for n, m in enumerate(mutants, 1):
         print("# %s: %s" % (m.name, m.what))
         r = results.get(m.name)
@@ -332,7 +423,10 @@ def report(mutants: List[Mutant], build: lanes.Build, results, out: str, h: Harn
             print("ok %d %s # SKIP Arch: %s is not %s" % (n, m.name, " ".join(m.arches), build.arch.name))
             continue
         entry.update(verdict=r.status, detail=r.detail)
-        print("#   %s: %s" % (build.name, line(r)))
+        if m.name in h.seconds:
+            entry["seconds"] = h.seconds[m.name]
+        print("#   %s: %s%s" % (build.name, line(r), " (%.0f s to rebuild and boot)" % h.seconds[m.name]
+                                 if m.name in h.seconds else ""))
         up += r.detail.endswith("upstream killed it")
         if r.status == "error":
             errors += 1

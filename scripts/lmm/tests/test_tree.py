@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Tests of the tree-mutant judge: which cases killed a mutant, and what
-upstream's test did, from a run's results.json."""
+upstream's test did, from a run's results.json; and how a mutant names
+the series it needs."""
 
 import os
 import sys
@@ -60,6 +61,42 @@ class TouchedTest(unittest.TestCase):
             self.assertEqual(tree.touched(f.name), ["include/linux/pgtable.h", "mm/vmalloc.c"])
         finally:
             os.unlink(f.name)
+
+
+class SeriesTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+
+    def tearDown(self):
+        for f in os.listdir(self.dir):
+            os.unlink(os.path.join(self.dir, f))
+        os.rmdir(self.dir)
+
+    def write(self, name, text):
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def test_header_line(self):
+        m = self.write("m.patch", "Mutant: x\nArch: x86\nSeries: xen-pv-lazy-mmu.mbox\n\n"
+                       "--- a/f\n+++ b/f\n@@ -1 +1 @@\n-Series: no\n+b\n")
+        self.assertEqual(tree.mutant_series(m), "xen-pv-lazy-mmu.mbox")
+        n = self.write("n.patch", "Mutant: x\n\n--- a/f\n+++ b/f\n@@ -1 +1 @@\n-Series: no\n+b\n")
+        self.assertEqual(tree.mutant_series(n), "")
+
+    def test_the_repository_series_exist(self):
+        self.assertEqual([os.path.basename(p) for p in tree.series_patches("xen-pv-lazy-mmu.mbox")],
+                         ["xen-pv-lazy-mmu.mbox"])
+        self.assertTrue(tree.series_patches("arm64-update-range-prot-unnested")[0].endswith(".patch"))
+        with self.assertRaises(tree.sweep.UsageError):
+            tree.series_patches("no-such-series")
+
+    def test_combined_in_order(self):
+        a = self.write("a.patch", "--- a/f\n+++ b/f\n")
+        b = self.write("b.patch", "Mutant: y\n\n--- a/g\n+++ b/g\n")
+        out = tree.combined([a, b], os.path.join(self.dir, "all.patch"))
+        self.assertEqual(tree.touched(out), ["f", "g"])
 
 
 if __name__ == "__main__":
