@@ -94,6 +94,15 @@ def totals(cases: Iterable) -> dict:
     return t
 
 
+def verdict(cases: List[Case]) -> str:
+    """A lane's verdict: fail if any case failed; skip if every test case
+    (not the checks) skipped; else pass."""
+    if any(c.status == "fail" for c in cases):
+        return "fail"
+    tests = [c for c in cases if c.kind == "test"]
+    return "skip" if tests and all(c.status == "skip" for c in tests) else "pass"
+
+
 def summary(lane: str, t: dict) -> str:
     return "# %s: %d passed, %d failed, %d skipped" % (lane, t["pass"], t["fail"], t["skip"])
 
@@ -192,13 +201,6 @@ def _resolve(node: Test) -> None:
         node.reason, node.diagnostics = "", []
 
 
-def leaf_totals(tree: Test) -> dict:
-    t = dict.fromkeys(("pass", "fail", "xfail", "xpass", "skip", "error"), 0)
-    for l in tree.leaves():
-        t[l.status] += 1
-    return t
-
-
 # ------------------------------------------------------------------ KTAP
 
 def _diag_lines(t: Test) -> List[str]:
@@ -236,38 +238,28 @@ def _ktap_group(t: Test, indent: int, out: List[str]) -> None:
         out.append(pad + _result_line(c, n))
 
 
-def all_skipped(cases: List[Case]) -> bool:
-    """A lane whose every test case skipped, nothing failing: its verdict
-    is skip (exit 4), however its checks went."""
-    tests = [c for c in cases if c.kind == "test"]
-    return bool(tests) and all(c.status == "skip" for c in tests) and \
-        not any(c.status == "fail" for c in cases)
-
-
 def render_ktap(groups: List[Tuple[str, List[Case]]]) -> str:
     """groups: (lane name, cases).  Each lane is a top-level subtest; its
     summary line (counted in cases, as people read a lane) comes just
     before its result line, so a KTAP reader files it under that lane.
     The Totals line counts the leaves, as kunit.py does."""
     out = ["KTAP version 1", "1..%d" % len(groups)]
-    leaves = dict.fromkeys(("pass", "fail", "xfail", "xpass", "skip", "error"), 0)
+    leaves: List[Test] = []
     for n, (lane, cases) in enumerate(groups, 1):
         tree = lane_tree(lane, cases)
         if tree.children:
             _ktap_group(tree, 4, out)
-            for k, v in leaf_totals(tree).items():
-                leaves[k] += v
         else:
             tree.own, tree.reason = "fail", "no results"
-            leaves["fail"] += 1
+        leaves += tree.leaves()
         out.append(summary(lane, totals(cases)))
         line = _result_line(tree, n)
-        if all_skipped(cases) and " # " not in line:
+        if verdict(cases) == "skip" and " # " not in line:
             line += " # SKIP every test case skipped"
         out.append(line)
+    t = totals(leaves)
     out.append("# Totals: pass:%d fail:%d xfail:%d xpass:%d skip:%d error:%d"
-               % (leaves["pass"], leaves["fail"], leaves["xfail"], leaves["xpass"], leaves["skip"],
-                  leaves["error"]))
+               % (t["pass"], t["fail"], t["xfail"], t["xpass"], t["skip"], t["error"]))
     return "\n".join(out) + "\n"
 
 

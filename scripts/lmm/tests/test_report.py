@@ -33,7 +33,7 @@ class TreeTest(unittest.TestCase):
         self.assertEqual([l.name for l in tree.leaves()],
                          ["initial_state", "depth=1", "depth=255", "arm64_pending_barriers",
                           "odd _name", "log_clean"])
-        self.assertEqual(report.leaf_totals(tree)["fail"], 1)
+        self.assertEqual(report.totals(tree.leaves())["fail"], 1)
         self.assertEqual(tree.status, "fail")
 
     def test_group_failure_without_failing_leaf(self):
