@@ -60,6 +60,10 @@ EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 DEFAULT_LANES = ("amd64", "arm64")
 BOOT_SECS = 90          # a guest's boot, plus one module's run (the --timeout default)
 PART_SECS = 30          # each further module of a sweep
+# A sweep's modules (baseline and mutants alike) carry no debug
+# information, which the guest never reads (mkinitramfs strips it anyway),
+# and so no BTF, which pahole would make of it.
+SWEEP_MAKE_ARGS = ("KCFLAGS=-g0", "CONFIG_DEBUG_INFO_BTF_MODULES=")
 
 
 @dataclass
@@ -163,36 +167,40 @@ class LaneSweep:
         self.secs = {"build": 0.0, "boot": 0.0}
 
     # -- builds
-    def build(self, name: str, module: str, kdir: str) -> str:
+    def build(self, name: str, module: str, kdir: str, overlay=()) -> str:
         out = os.path.join(self.dir, "build", name)
         shutil.rmtree(out, ignore_errors=True)
-        kos = pipeline.build_modules(kdir, out, ["LMM_MODNAME=" + module])
+        kos = pipeline.build_modules(kdir, out, ["LMM_MODNAME=" + module] + list(SWEEP_MAKE_ARGS),
+                                     overlay=overlay)
         ko = os.path.join(out, module + ".ko")
         if ko not in kos:
             raise StepError("build modules", "no %s.ko built" % module, os.path.join(out, "build.log"))
         return ko
 
     def build_mutant(self, m: Mutant) -> None:
-        copy = "lmm-mut-%d-%s-%s" % (os.getpid(), m.module, self.lane.name)
+        """The mutant's module, built against the header tree with the
+        files the mutant touches patched in an overlay of it (seen by that
+        build alone, at the tree's own path)."""
+        upper = os.path.join(pipeline.cache_dir(), "tmp", "lmm-mut-%d-%s-%s" % (os.getpid(), m.module,
+                                                                                self.lane.name))
+        kdir = self.kernel["KDIR"]
+        plog_path = os.path.join(self.dir, "patch", m.name + ".log")
+        os.makedirs(os.path.dirname(plog_path), exist_ok=True)
         try:
-            kdir = pipeline.headers_copy(self.root, self.kernel["KDIR"], copy)
-            common = self.root + re.sub(r"-arch$", "-common", kdir)
-            plog_path = os.path.join(self.dir, "patch", m.name + ".log")
-            os.makedirs(os.path.dirname(plog_path), exist_ok=True)
-            with open(m.path, "rb") as patch, open(plog_path, "wb") as plog:
-                p = subprocess.run(["patch", "-p1", "-s", "--fuzz=0", "-d", common],
-                                   stdin=patch, stdout=plog, stderr=subprocess.STDOUT)
-            if p.returncode:
-                with open(plog_path, errors="replace") as f:
-                    first = f.readline().strip()
-                self.results[m.name] = Result("error", "does not apply: " + first)
+            try:
+                overlay = pipeline.patched_headers(self.root, kdir, m.path, upper)
+            except StepError as e:
+                with open(plog_path, "w") as f:
+                    f.write(e.detail + "\n")
+                self.results[m.name] = Result("error", e.detail)
                 return
-            self.modules[m.name] = self.build(m.name, m.module, kdir)
+            self.modules[m.name] = self.build(m.name, m.module, kdir, overlay=[overlay])
             self.marks[m.name] = m.module
         except StepError as e:
             self.results[m.name] = Result("error", str(e))
         finally:
-            pipeline.headers_drop(self.root, copy)
+            shutil.rmtree(upper, ignore_errors=True)
+            shutil.rmtree(upper + ".work", ignore_errors=True)
 
     def prepare(self, mutants: List[Mutant], pool) -> None:
         t0 = time.monotonic()
@@ -223,7 +231,8 @@ class LaneSweep:
         entries = []
         for name in order:
             ko = self.modules["baseline" if name == "control" else name]
-            entries += [("mark", self.marks[name]), ("taskstate", ko), ("module", ko)]
+            module = ko + (":duration_ms=%d" % self.args.walk_ms if self.args.walk_ms else "")
+            entries += [("mark", self.marks[name]), ("taskstate", ko), ("module", module)]
         initrd = pipeline.initramfs(self.lane.arch.name, os.path.join(d, "initrd.gz"), entries,
                                     os.path.join(d, "initramfs.log"))
         timeout = self.args.timeout + PART_SECS * (len(order) - 1)
@@ -333,10 +342,16 @@ def parse_args(argv):
                    help="one boot per mutant (the reference the sweep is measured against)")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 2,
                    help="module builds in parallel (default: the number of CPUs)")
+    p.add_argument("--walk-ms", type=int, default=0, metavar="MS",
+                   help="concurrent_walks' duration (duration_ms=) in every part (default: the "
+                        "module's, 1000): a stress case, a second net behind every mutant's "
+                        "deterministic killer (mutants/README.md)")
     p.add_argument("mutants", nargs="+", metavar="MUTANT_OR_DIR")
     args = p.parse_args(argv)
     if args.timeout < 1 or not 1 <= args.jobs <= 64:
         p.error("--timeout must be >= 1 and --jobs 1..64")
+    if args.walk_ms and not 1 <= args.walk_ms <= 60000:
+        p.error("--walk-ms must be 1..60000")
     return args
 
 
@@ -393,7 +408,7 @@ def main(argv=None) -> int:
         raise
     finally:
         if root:
-            for d in glob.glob(os.path.join(root, "usr", "src", "lmm-mut-%d-*" % os.getpid())):
+            for d in glob.glob(os.path.join(pipeline.cache_dir(), "tmp", "lmm-mut-%d-*" % os.getpid())):
                 shutil.rmtree(d, ignore_errors=True)
     for s in sweeps:
         log("lane %s: %d boot(s), builds %.1f s, guests %.1f s"
