@@ -9,19 +9,29 @@ kinds of guest need more than that, and say so here once:
     initramfs as its modules; the dom0 console is the lane's (hvc0), the
     hypervisor's is com1;
   - a pseries machine gets a formatted NVRAM (VOF leaves it blank, which
-    the kernel reports as corrupt, a "WARNING:" line).
+    the kernel reports as corrupt, a "WARNING:" line);
+  - on an arch with "qemu_pvh" (x86), a bzImage whose kernel has a PVH
+    entry boots as that kernel's ELF (pvh_elf), not under Xen: its
+    self-decompression under TCG costs 2-3 s a boot, and the kernel, its
+    configuration and everything from its entry point on are the same.
 QEMU runs inside the build root, bounded by timeout(1).
 """
 
+import gzip
+import hashlib
+import lzma
 import os
 import shlex
+import struct
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from typing import List, Optional
 
 from . import lanes
+from .pipeline import cache_dir
 
 # printk.time=1: the verdict tells a splat printed live from its copy in
 # the guest's dmesg by the timestamp (kunit.py kernels have it off).
@@ -33,6 +43,106 @@ XEN_EXTRA_MEM = 1024        # MiB for the hypervisor beside dom0's
 # stopped and the boot reported as an error, its console up to here kept.
 # The suite's longest console (100 load cycles) is about 2 MiB.
 CONSOLE_LIMIT = 64 << 20
+
+
+PVH_KEEP = 8                # ELF images kept in $LMM_CACHE/pvh
+XEN_ELFNOTE_PHYS32_ENTRY = 18
+
+
+def bzimage_payload(data: bytes) -> Optional[bytes]:
+    """The compressed kernel inside an x86 bzImage (boot protocol 2.08
+    and later: setup_sects, payload_offset and payload_length of the
+    setup header), or None when DATA is no such image."""
+    if len(data) < 0x250 or data[0x202:0x206] != b"HdrS" or struct.unpack_from("<H", data, 0x206)[0] < 0x208:
+        return None
+    setup = (data[0x1f1] or 4) + 1
+    offset, length = struct.unpack_from("<II", data, 0x248)
+    start = setup * 512 + offset
+    return data[start:start + length] if start + length <= len(data) else None
+
+
+def has_pvh_note(elf: bytes) -> bool:
+    """Whether the ELF64 (little-endian) kernel has Xen's PHYS32_ENTRY
+    note: the PVH entry point QEMU's -kernel loader starts an ELF at."""
+    if elf[:4] != b"\x7fELF" or elf[4] != 2 or elf[5] != 1:
+        return False
+    phoff, = struct.unpack_from("<Q", elf, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", elf, 0x36)
+    for i in range(phnum):
+        ptype, = struct.unpack_from("<I", elf, phoff + i * phentsize)
+        if ptype != 4:          # PT_NOTE
+            continue
+        off, = struct.unpack_from("<Q", elf, phoff + i * phentsize + 8)
+        size, = struct.unpack_from("<Q", elf, phoff + i * phentsize + 32)
+        pos, end = off, off + size
+        while pos + 12 <= end:
+            namesz, descsz, ntype = struct.unpack_from("<III", elf, pos)
+            name = elf[pos + 12:pos + 12 + namesz]
+            if name == b"Xen\0" and ntype == XEN_ELFNOTE_PHYS32_ENTRY:
+                return True
+            pos += 12 + (namesz + 3) // 4 * 4 + (descsz + 3) // 4 * 4
+    return False
+
+
+def decompress(payload: bytes, top: str) -> Optional[bytes]:
+    """A kernel payload by its magic: gzip and xz here, zstd with the
+    build root's zstd.  None for another format.  xz and zstd payloads
+    end in the kernel's size (Makefile.lib's size_append), checked."""
+    if payload[:2] == b"\x1f\x8b":
+        return gzip.decompress(payload)
+    payload, size = payload[:-4], struct.unpack("<I", payload[-4:])[0]
+    out = None
+    if payload[:6] == b"\xfd7zXZ\x00":
+        out = lzma.decompress(payload)
+    elif payload[:4] == b"\x28\xb5\x2f\xfd":
+        out = unzstd(payload, top)
+    return out if out is not None and len(out) == size else None
+
+
+def unzstd(payload: bytes, top: str) -> Optional[bytes]:
+    """zstd -d in the build root (the host may not have it)."""
+    with tempfile.TemporaryDirectory(dir=os.path.join(cache_dir(), "tmp")) as d:
+        with open(os.path.join(d, "payload.zst"), "wb") as f:
+            f.write(payload)
+        p = subprocess.run([os.path.join(top, "scripts", "buildroot"), "--", "zstd", "-dcq",
+                            os.path.join(d, "payload.zst")], stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL, env=dict(os.environ, LMM_BIND=d))
+    return p.stdout if p.returncode == 0 else None
+
+
+def pvh_elf(kernel: str, top: str) -> Optional[str]:
+    """The ELF kernel of the bzImage KERNEL when it has a PVH entry, kept
+    in $LMM_CACHE/pvh by the bzImage's hash (the newest PVH_KEEP); None
+    when KERNEL is no bzImage or its kernel has no PVH entry."""
+    with open(kernel, "rb") as f:
+        data = f.read()
+    payload = bzimage_payload(data)
+    if payload is None:
+        return None
+    d = os.path.join(cache_dir(), "pvh")
+    path = os.path.join(d, hashlib.sha256(data).hexdigest()[:32] + ".elf")
+    if os.path.exists(path):
+        os.utime(path)
+        return path
+    if os.path.exists(path + ".none"):
+        return None
+    os.makedirs(d, exist_ok=True)
+    os.makedirs(os.path.join(cache_dir(), "tmp"), exist_ok=True)
+    elf = decompress(payload, top)
+    if not elf or not has_pvh_note(elf):
+        # Not again for this image: no PVH entry (or no way to unpack it).
+        open(path + ".none", "w").close()
+        return None
+    fd, tmp = tempfile.mkstemp(dir=d, prefix=".new.")
+    with os.fdopen(fd, "wb") as f:
+        f.write(elf)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+    kept = sorted((e for e in os.scandir(d) if e.name.endswith((".elf", ".none"))),
+                  key=lambda e: -e.stat().st_mtime)
+    for e in kept[PVH_KEEP:]:
+        os.unlink(e.path)
+    return path
 
 
 class BootError(Exception):
@@ -121,6 +231,12 @@ class Boot:
         for attr in ("kernel", "initrd", "console") + (("xen",) if self.xen else ()):
             setattr(self, attr, os.path.abspath(getattr(self, attr)))
         os.makedirs(os.path.dirname(self.console), exist_ok=True)
+        if self.lane.arch.qemu_pvh and not self.lane.xen:
+            elf = pvh_elf(self.kernel, top)
+            if elf:
+                sys.stderr.write(f"# boot {self.lane.name}: {os.path.basename(self.kernel)}'s kernel"
+                                 f" through its PVH entry ({elf})\n")
+                self.kernel = elf
         argv = self.command()
         nvram = None if self.lane.xen else self.nvram()
         if nvram:

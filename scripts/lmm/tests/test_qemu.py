@@ -91,6 +91,78 @@ class CommandTest(unittest.TestCase):
         self.assertEqual(data[16:], bytes(65536 - 16))
 
 
+def fake_elf(pvh: bool) -> bytes:
+    """An ELF64 header, one PT_NOTE segment with a Xen note (PHYS32_ENTRY
+    when PVH, another type otherwise) and a GNU note."""
+    import struct
+    notes = b""
+    for name, ntype, desc in ((b"GNU\0", 3, b"\1" * 20), (b"Xen\0", 18 if pvh else 17, b"\0" * 4)):
+        notes += struct.pack("<III", len(name), len(desc), ntype) + name + desc
+    phoff = 64
+    hdr = b"\x7fELF" + bytes([2, 1, 1]) + bytes(9)
+    hdr += struct.pack("<HHIQQQIHHHHHH", 2, 62, 1, 0, phoff, 0, 0, 64, 56, 1, 0, 0, 0)
+    ph = struct.pack("<IIQQQQQQ", 4, 4, phoff + 56, 0, 0, len(notes), len(notes), 4)
+    return hdr + ph + notes
+
+
+def fake_bzimage(payload: bytes) -> bytes:
+    """A bzImage setup header (protocol 2.15, 3 setup sectors) before
+    PAYLOAD."""
+    import struct
+    img = bytearray(4 * 512 + 100)
+    img[0x1f1] = 3
+    img[0x202:0x206] = b"HdrS"
+    struct.pack_into("<H", img, 0x206, 0x20f)
+    struct.pack_into("<II", img, 0x248, 100, len(payload))
+    return bytes(img) + payload
+
+
+class PvhTest(unittest.TestCase):
+    def test_pvh_note_found_only_when_there(self):
+        self.assertTrue(qemu.has_pvh_note(fake_elf(True)))
+        self.assertFalse(qemu.has_pvh_note(fake_elf(False)))
+        self.assertFalse(qemu.has_pvh_note(b"MZ" + bytes(100)))
+
+    def test_payload_of_a_bzimage(self):
+        self.assertEqual(qemu.bzimage_payload(fake_bzimage(b"abc")), b"abc")
+        self.assertIsNone(qemu.bzimage_payload(b"\x7fELF" + bytes(0x300)))
+
+    def test_gzip_and_xz_payloads_checked_against_their_size(self):
+        import gzip
+        import lzma
+        import struct
+        elf = fake_elf(True)
+        self.assertEqual(qemu.decompress(gzip.compress(elf), "/nonexistent"), elf)
+        xz = lzma.compress(elf, check=lzma.CHECK_CRC32)
+        self.assertEqual(qemu.decompress(xz + struct.pack("<I", len(elf)), "/nonexistent"), elf)
+        self.assertIsNone(qemu.decompress(xz + struct.pack("<I", len(elf) + 1), "/nonexistent"))
+
+    def test_elf_kept_once_and_none_remembered(self):
+        import gzip
+        with tempfile.TemporaryDirectory() as d:
+            old = os.environ.get("LMM_CACHE")
+            os.environ["LMM_CACHE"] = d
+            try:
+                for pvh in (True, False):
+                    k = os.path.join(d, "bzImage-%s" % pvh)
+                    with open(k, "wb") as f:
+                        f.write(fake_bzimage(gzip.compress(fake_elf(pvh))))
+                    got = qemu.pvh_elf(k, "/nonexistent")
+                    if pvh:
+                        with open(got, "rb") as f:
+                            self.assertEqual(f.read(), fake_elf(True))
+                        self.assertEqual(qemu.pvh_elf(k, "/nonexistent"), got)
+                    else:
+                        self.assertIsNone(got)
+                        self.assertEqual(len([n for n in os.listdir(os.path.join(d, "pvh"))
+                                              if n.endswith(".none")]), 1)
+            finally:
+                if old is None:
+                    del os.environ["LMM_CACHE"]
+                else:
+                    os.environ["LMM_CACHE"] = old
+
+
 if __name__ == "__main__":
     if sys.argv[1:] == ["--record"]:
         with open(RECORDED, "w", encoding="utf-8") as f:
