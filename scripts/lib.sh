@@ -263,32 +263,6 @@ papt_try_download() {
 	return 1
 }
 
-# headers_copy ROOT KDIR NAME: hard-linked copy of the header tree KDIR
-# (a path inside the build root ROOT) and of the -common tree its Makefile
-# includes, as /usr/src/NAME-arch and /usr/src/NAME-common: the same depth,
-# so that kbuild's relative scripts/tools symlinks still resolve.  Prints
-# the copy's KDIR.  Patch only the copy's files with `patch` (it writes new
-# files, never through the hard links).
-headers_copy() {
-	local root=$1 kdir=$2 name=$3 common
-	common=$(sed -n 's/^include \(.*\)\/Makefile$/\1/p' "$root$kdir/Makefile")
-	[ -n "$common" ] || { echo "cannot find the -common tree of $kdir" >&2; return 1; }
-	headers_drop "$root" "$name"
-	cp -al "$root$kdir" "$root/usr/src/$name-arch" &&
-		cp -al "$root$common" "$root/usr/src/$name-common" ||
-		{ echo "cannot copy $kdir" >&2; return 1; }
-	# A new Makefile, not an edit through the hard link.
-	rm -f "$root/usr/src/$name-arch/Makefile"
-	sed -e "s|^KBUILD_OUTPUT=.*|KBUILD_OUTPUT=/usr/src/$name-arch|" \
-	    -e "s|^include .*/Makefile$|include /usr/src/$name-common/Makefile|" \
-	    "$root$kdir/Makefile" > "$root/usr/src/$name-arch/Makefile"
-	echo "/usr/src/$name-arch"
-}
-
-headers_drop() {
-	rm -rf "${1:?}/usr/src/$2-arch" "${1:?}/usr/src/$2-common"
-}
-
 # lmm_verdict DIR ARGS...: scripts/ktap-verdict with the build root's
 # python, DIR (holding the console logs and results) visible inside it.
 lmm_verdict() {

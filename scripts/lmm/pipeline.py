@@ -11,8 +11,6 @@ StepError with the step's name and its log.
 
 import json
 import os
-import re
-import shutil
 import subprocess
 import sys
 import time
@@ -188,30 +186,28 @@ def fetch_xen(pin: str, log: Optional[str] = None) -> str:
     return xen
 
 
+PATCH_DOES_NOT_APPLY = 4        # build-modules --patch
+
+
 def build_modules(kdir: str, out: str, make_args: Sequence[str] = (),
                   quiet: bool = True, cache: bool = False, src: Optional[str] = None,
-                  wrap: Sequence[str] = (), overlay: Sequence[Tuple[str, str]] = ()) -> List[str]:
+                  wrap: Sequence[str] = (), patch: Optional[str] = None) -> List[str]:
     """Build the modules against KDIR into OUT; their paths.  quiet: the
     step's own messages go to OUT/build-modules.log, not stderr.  cache:
     reuse an earlier build with the same inputs (build-modules --cache;
     only for a header tree that never changes in place).  src: another
     module source (default: this suite).  wrap: a command the build runs
-    under (e.g. in-overlay TREE DIR PATCH --).  overlay: (DIR, UPPER)
-    pairs, UPPER laid over the build root's DIR for this build alone
-    (scripts/buildroot, LMM_OVERLAY; never with cache)."""
-    if overlay and cache:
-        raise ValueError("build_modules: an overlaid header tree is not cacheable")
+    under (e.g. in-overlay TREE DIR PATCH --).  patch: against the headers
+    with PATCH applied, for this build alone (build-modules --patch; a
+    StepError with rc PATCH_DOES_NOT_APPLY when it does not apply)."""
     log = os.path.join(out, "build-modules.log") if quiet else None
     argv = list(wrap) + [script("build-modules"), "--kdir", kdir, "--out", out]
     argv += (["--cache"] if cache else []) + (["--src", src] if src else [])
+    argv += ["--patch", patch] if patch else []
     if make_args:
         argv += ["--"] + list(make_args)
-    for d, upper in overlay:
-        if any(c in d + upper for c in ":=,"):
-            raise StepError("build modules", "no ':', '=' or ',' allowed in an overlay path: %s" % upper)
-    env = {"LMM_OVERLAY": ":".join("%s=%s" % o for o in overlay)} if overlay else None
     try:
-        _run("build modules", argv, log, env=env)
+        _run("build modules", argv, log)
     except StepError as e:
         raise StepError("build modules", e.detail, os.path.join(out, "build.log"), e.rc) from None
     return sorted(os.path.join(out, f) for f in os.listdir(out) if f.endswith(".ko"))
@@ -274,52 +270,6 @@ def verdict(bind: str, args: Sequence[str], log: Optional[str] = None,
     its exit status (0 pass, 1 fail, 4 skip) and what it printed."""
     return _run("verdict", [script("buildroot"), "--", "python3", script("ktap-verdict")] + list(args),
                 log, env={"LMM_BIND": bind}, ok=(0, 1, 4), capture=capture)
-
-
-def patched_headers(root: str, kdir: str, patch: str, upper: str) -> Tuple[str, str]:
-    """The files PATCH touches in the -common tree of the header tree
-    KDIR, copied into UPPER and patched there (patch -p1 --fuzz=0): the
-    overlay (DIR, UPPER) that build_modules lays over the tree.  Raises
-    StepError with patch's first line when it does not apply."""
-    with open(os.path.join(root + kdir, "Makefile")) as f:
-        common = next((m.group(1) for m in map(re.compile(r"^include (.*)/Makefile$").match, f) if m), None)
-    if not common:
-        raise StepError("patch headers", "cannot find the -common tree of %s" % kdir)
-    with open(patch, "rb") as f:
-        files = sorted({ln[6:].split(b"\t")[0].strip().decode() for ln in f if ln.startswith(b"+++ b/")})
-    shutil.rmtree(upper, ignore_errors=True)
-    shutil.rmtree(upper + ".work", ignore_errors=True)
-    for rel in files:
-        if rel.startswith("/") or ".." in rel.split("/"):
-            raise StepError("patch headers", "a path outside the tree: %s" % rel)
-        os.makedirs(os.path.dirname(os.path.join(upper, rel)), exist_ok=True)
-        src = os.path.join(root + common, rel)
-        if os.path.isfile(src):
-            shutil.copy2(src, os.path.join(upper, rel))
-    os.makedirs(upper, exist_ok=True)
-    with open(patch, "rb") as f:
-        p = subprocess.run(["patch", "-p1", "-s", "--fuzz=0", "--no-backup-if-mismatch", "-d", upper],
-                           stdin=f, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    if p.returncode:
-        first = (p.stdout.decode(errors="replace").strip().splitlines() or ["exit %d" % p.returncode])[0]
-        raise StepError("patch headers", "does not apply: " + first)
-    return common, upper
-
-
-def headers_copy(root: str, kdir: str, name: str) -> str:
-    """A hard-linked copy of the header tree KDIR (lib.sh headers_copy);
-    patch only its files with `patch`.  Its KDIR inside the build root."""
-    p = subprocess.run(["bash", "-c", '. "$1/lib.sh" && headers_copy "$2" "$3" "$4"',
-                        "headers_copy", SCRIPTS, root, kdir, name],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if p.returncode:
-        raise StepError("copy headers", p.stderr.strip() or "exit %d" % p.returncode)
-    return p.stdout.strip()
-
-
-def headers_drop(root: str, name: str) -> None:
-    subprocess.run(["bash", "-c", '. "$1/lib.sh" && headers_drop "$2" "$3"',
-                    "headers_drop", SCRIPTS, root, name])
 
 
 def read_json(path: str):

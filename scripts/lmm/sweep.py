@@ -39,7 +39,6 @@ control): the reference the sweep's verdicts and times are compared with
 
 import argparse
 import concurrent.futures
-import glob
 import json
 import os
 import re
@@ -167,11 +166,11 @@ class LaneSweep:
         self.secs = {"build": 0.0, "boot": 0.0}
 
     # -- builds
-    def build(self, name: str, module: str, kdir: str, overlay=()) -> str:
+    def build(self, name: str, module: str, kdir: str, patch: Optional[str] = None) -> str:
         out = os.path.join(self.dir, "build", name)
         shutil.rmtree(out, ignore_errors=True)
         kos = pipeline.build_modules(kdir, out, ["LMM_MODNAME=" + module] + list(SWEEP_MAKE_ARGS),
-                                     overlay=overlay)
+                                     patch=patch)
         ko = os.path.join(out, module + ".ko")
         if ko not in kos:
             raise StepError("build modules", "no %s.ko built" % module, os.path.join(out, "build.log"))
@@ -179,28 +178,18 @@ class LaneSweep:
 
     def build_mutant(self, m: Mutant) -> None:
         """The mutant's module, built against the header tree with the
-        files the mutant touches patched in an overlay of it (seen by that
-        build alone, at the tree's own path)."""
-        upper = os.path.join(pipeline.cache_dir(), "tmp", "lmm-mut-%d-%s-%s" % (os.getpid(), m.module,
-                                                                                self.lane.name))
-        kdir = self.kernel["KDIR"]
-        plog_path = os.path.join(self.dir, "patch", m.name + ".log")
-        os.makedirs(os.path.dirname(plog_path), exist_ok=True)
+        mutant applied for that build alone (build-modules --patch)."""
         try:
-            try:
-                overlay = pipeline.patched_headers(self.root, kdir, m.path, upper)
-            except StepError as e:
-                with open(plog_path, "w") as f:
-                    f.write(e.detail + "\n")
-                self.results[m.name] = Result("error", e.detail)
-                return
-            self.modules[m.name] = self.build(m.name, m.module, kdir, overlay=[overlay])
+            self.modules[m.name] = self.build(m.name, m.module, self.kernel["KDIR"], patch=m.path)
             self.marks[m.name] = m.module
         except StepError as e:
-            self.results[m.name] = Result("error", str(e))
-        finally:
-            shutil.rmtree(upper, ignore_errors=True)
-            shutil.rmtree(upper + ".work", ignore_errors=True)
+            if e.rc == pipeline.PATCH_DOES_NOT_APPLY:
+                plog = os.path.join(self.dir, "build", m.name, "patch.log")
+                with open(plog, errors="replace") as f:
+                    first = f.readline().strip()
+                self.results[m.name] = Result("error", "does not apply: " + first)
+            else:
+                self.results[m.name] = Result("error", str(e))
 
     def prepare(self, mutants: List[Mutant], pool) -> None:
         t0 = time.monotonic()
@@ -406,10 +395,6 @@ def main(argv=None) -> int:
         # Nothing queued starts any more; what runs has seen the signal.
         pool.shutdown(wait=True, cancel_futures=True)
         raise
-    finally:
-        if root:
-            for d in glob.glob(os.path.join(pipeline.cache_dir(), "tmp", "lmm-mut-%d-*" % os.getpid())):
-                shutil.rmtree(d, ignore_errors=True)
     for s in sweeps:
         log("lane %s: %d boot(s), builds %.1f s, guests %.1f s"
             % (s.lane.name, s.boots, s.secs["build"], s.secs["boot"]))
