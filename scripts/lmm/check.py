@@ -77,9 +77,9 @@ def _mutants(*names: str) -> List[str]:
     return [os.path.join(M, n + ".patch") for n in names]
 
 
-# The kunit.py builds (a kernel build each, cold) come first so that they
-# overlap everything else; cache_repair early, while no other step holds
-# the amd64 kernel.
+# Longest first, so that the two slots end together: the kunit.py builds
+# (a kernel build each, cold), then the header mutant sweep; cache_repair
+# early, while no other step holds the amd64 kernel.
 STEPS: Tuple[Step, ...] = (
     step("lane_table_unittests", sys.executable, "-m", "unittest", "discover", "-v",
          "-s", os.path.join(S, "lmm", "tests"), "-t", S),
@@ -91,6 +91,8 @@ STEPS: Tuple[Step, ...] = (
     step("gate_arm64_breakage", os.path.join(T, "test_gate.sh"), "{out}/gate-arm64", "arm64-break",
          owns=[KUNIT_ARM64]),
     step("cache_repair", os.path.join(T, "test_cache_repair.sh"), "{out}/cache-repair", owns=[DEBIAN_AMD64]),
+    step("mutants_all_killed", os.path.join(S, "mutate"), "--walk-ms", "100", "--out", "{out}/mutate", M,
+         uses=[DEBIAN_AMD64]),
     step("build_w1_sparse_amd64", os.path.join(T, "test_build_clean.sh"), "amd64", "{out}/build-amd64",
          uses=[DEBIAN_AMD64]),
     step("build_w1_sparse_arm64", os.path.join(T, "test_build_clean.sh"), "arm64", "{out}/build-arm64"),
@@ -127,8 +129,6 @@ STEPS: Tuple[Step, ...] = (
          uses=[DEBIAN_AMD64]),
     step("runner_faults", os.path.join(T, "test_runner_faults.sh"), "{out}/faults", uses=[DEBIAN_AMD64]),
     step("mutant_sweep_faults", os.path.join(T, "test_mutant_sweep.sh"), "{out}/mutant-sweep",
-         uses=[DEBIAN_AMD64]),
-    step("mutants_all_killed", os.path.join(S, "mutate"), "--walk-ms", "100", "--out", "{out}/mutate", M,
          uses=[DEBIAN_AMD64]),
     step("deb_dkms_build_install", os.path.join(T, "test_dkms_deb.sh"), "{out}/dkms-deb",
          uses=[DEBIAN_AMD64, KUNIT_X86], after=["kunit_lane_x86_64"]),
