@@ -15,13 +15,14 @@ QEMU runs inside the build root, bounded by timeout(1).
 
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from typing import List, Optional
 
-from . import lanes
+from . import lanes, pipeline
 
 # printk.time=1: the verdict tells a splat printed live from its copy in
 # the guest's dmesg by the timestamp (kunit.py kernels have it off).
@@ -87,7 +88,11 @@ class Boot:
     console_limit: int = CONSOLE_LIMIT
 
     def nvram(self) -> Optional[str]:
-        return self.console + ".nvram" if self.lane.machine.startswith("pseries") else None
+        """The pseries NVRAM file; in the sandbox, QEMU writes it, so it
+        is in a directory of the sandbox uid's."""
+        if not self.lane.machine.startswith("pseries"):
+            return None
+        return self.console + (".nvram.d/nvram" if pipeline.sandboxed() else ".nvram")
 
     def command(self) -> List[str]:
         """QEMU's argv for this boot."""
@@ -123,14 +128,21 @@ class Boot:
         os.makedirs(os.path.dirname(self.console), exist_ok=True)
         argv = self.command()
         nvram = None if self.lane.xen else self.nvram()
+        rw = []
         if nvram:
-            pseries_nvram(nvram)
+            if pipeline.sandboxed():
+                uid = pipeline.sandbox_uid()
+                rw.append(pipeline.sandbox_dir(os.path.dirname(nvram), uid))
+                pseries_nvram(nvram)
+                os.chown(nvram, uid, uid)
+            else:
+                pseries_nvram(nvram)
         with open(self.console + ".cmd", "w") as f:
             f.write(shlex.join(argv) + "\n")
         binds = [os.path.dirname(getattr(self, a)) for a in ("console", "kernel", "initrd")]
         if self.xen:
             binds.append(os.path.dirname(self.xen))
-        env = dict(os.environ, LMM_BIND=":".join(dict.fromkeys(binds)))
+        env = dict(os.environ, LMM_BIND=":".join(dict.fromkeys(binds)), LMM_RW=":".join(rw))
         cmd = [os.path.join(top, "scripts", "buildroot"), "--",
                "timeout", "--foreground", "-k", "5", str(self.timeout)] + argv
         t0 = time.monotonic()
@@ -158,7 +170,9 @@ class Boot:
             if rc < 0:          # killed by a signal: report it as the shell does
                 rc = 128 - rc
         finally:
-            if nvram and os.path.exists(nvram):
+            if nvram and rw:
+                shutil.rmtree(rw[0], ignore_errors=True)
+            elif nvram and os.path.exists(nvram):
                 os.unlink(nvram)
             sys.stderr.write(f"# boot {self.lane.name}: {time.monotonic() - t0:.1f} s"
                              f" (QEMU rc {rc})\n")
