@@ -86,11 +86,12 @@ try d1 "reach the network" python3 -c 'import socket; socket.create_connection((
 try d2 "run as root or with a capability" sh -c \
 	'[ "$(id -u)" = 0 ] || grep -Eq "^Cap(Eff|Prm):[[:space:]]*0*[1-9a-f]" /proc/self/status'
 try d3 "open a disk or kernel memory" sh -c 'ls /dev | grep -E "^(vd|sd|nvme|mem$|kmem$|kmsg$)"'
-try d4 "see the host's processes" sh -c 'grep -l "scripts/gate" /proc/[0-9]*/cmdline'
-if echo hostile > "$o/lmm-hostile-own"; then
+# The gate runs on the host while this does ([g]: not this command's own line).
+try d4 "see the host's processes" sh -c 'grep -l "scripts/[g]ate" /proc/[0-9]*/cmdline'
+if err=$(echo hostile 2>&1 > "$o/lmm-hostile-own"); then
 	echo "LMM-HOSTILE own written: its own build directory"
 else
-	echo "LMM-HOSTILE own FAILED: its own build directory"
+	echo "LMM-HOSTILE own FAILED: its own build directory: $err"
 fi
 EOF
 diff -u --label a/Makefile --label b/Makefile "$out/a/Makefile" "$out/b/Makefile" > "$s/0001-hostile.patch"
@@ -112,14 +113,16 @@ listing() {
 	(cd "$d" && find . \( "$@" \) -prune -o -printf '%p %y %s %m %u %T@\n' 2>/dev/null |
 		LC_ALL=C sort | sha256sum | cut -c1-64)
 }
-# The build root's system directories (the bind mountpoints of the
-# cache, the checkout and the output are made elsewhere), but for the
-# QEMU wrappers kunit.py rewrites on every run.
-sysdirs=(usr etc bin sbin lib lib64 var root)
+# The build root's system directories, but for the QEMU wrappers kunit.py
+# rewrites on every run and the bind mountpoints of the cache, the
+# checkout and the output, should they be there.
+sysdirs=()
+for d in usr etc bin sbin lib lib64 var root; do [ -e "$root/$d" ] && sysdirs+=("./$d"); done
 snapshot() {
 	echo "base tree: $(listing "$ksrc") $(cat "$ksrc/README" "$ksrc/Makefile" | sha256sum | cut -c1-64)"
-	echo "build root: $(cd "$root" && for d in "${sysdirs[@]}"; do [ -e "$d" ] && listing "$d" \
-		-path ./local/lmm-qemu -o -path "./${LMM_CACHE#/}" -o -path "./${top#/}" -o -path "./${out#/}"; done)"
+	echo "build root: $(cd "$root" && find "${sysdirs[@]}" \( -path ./usr/local/lmm-qemu -o \
+		-path "./${LMM_CACHE#/}" -o -path "./${top#/}" -o -path "./${out#/}" \) -prune -o \
+		-printf '%p %y %s %m %u %T@\n' 2>/dev/null | LC_ALL=C sort | sha256sum | cut -c1-64)"
 	echo "checkout: $(cd "$top" && git status --porcelain | sha256sum | cut -c1-64) $(listing "$top" \
 		-path ./.git -o -path ./out -o -name __pycache__)"
 }
