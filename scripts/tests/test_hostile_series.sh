@@ -139,7 +139,7 @@ t0=$(date +%s)
 "$top/scripts/gate" --arch x86_64 --out "$g" "$s" > "$g.log" 2>&1
 rc=$?
 secs=$(($(date +%s) - t0))
-grep -E '^# (gate|stage|lanes)' "$g.log" | grep -v '^# stage .* \.\.\.$'
+grep -E '^ *# (gate|stage|lanes)' "$g.log" | grep -v '^ *# stage .* \.\.\.$'
 klog=$g/series/kunit-x86_64/kunit.log
 grep -h 'LMM-HOSTILE' "$klog" 2>/dev/null | sed 's/^.*LMM-HOSTILE/# LMM-HOSTILE/'
 
@@ -149,7 +149,7 @@ snapshot_base > "$out/after-base.txt"
 ktap_plan 9
 
 stopped() {
-	[ "$rc" -eq 1 ] && grep -q '^# stage series: kunit lanes' "$g.log" &&
+	[ "$rc" -eq 1 ] && grep -q '^ *# stage series: kunit lanes' "$g.log" &&
 		grep -q 'lmm-hostile: the build stops here' "$klog"
 }
 ktap_check "the gate ran the series' lanes, the hostile Makefile stopped its build (exit $rc, $secs s)" stopped
