@@ -12,7 +12,8 @@
 #       builds and base sources, among the gate's series, the build
 #       root's tools);
 #   (d) reach the network, run with root's privileges, open a disk,
-#       see the host's processes;
+#       see the host's processes, push keystrokes into a terminal, make
+#       a user namespace;
 # and then stops the build ($(error)), so no kernel is built.  Each
 # attempt must fail inside the sandbox (the script reports each), none
 # may leave a trace on the host, and nothing of the cache but the
@@ -88,6 +89,17 @@ try d2 "run as root or with a capability" sh -c \
 try d3 "open a disk or kernel memory" sh -c 'ls /dev | grep -E "^(vd|sd|nvme|mem$|kmem$|kmsg$)"'
 # The gate runs on the host while this does ([g]: not this command's own line).
 try d4 "see the host's processes" sh -c 'grep -l "scripts/[g]ate" /proc/[0-9]*/cmdline'
+try d5 "open a terminal or push keystrokes into one" python3 -c '
+import fcntl, os, termios
+fds = [os.open("/dev/tty", os.O_RDWR)] if os.path.exists("/dev/tty") else []
+for fd in fds + [0, 1, 2]:
+    try:
+        fcntl.ioctl(fd, termios.TIOCSTI, b" ")
+        raise SystemExit(0)
+    except OSError as e:
+        err = e
+raise SystemExit("no TIOCSTI: %s" % err)'
+try d6 "make a user namespace" unshare -r true
 if err=$(echo hostile 2>&1 > "$o/lmm-hostile-own"); then
 	echo "LMM-HOSTILE own written: its own build directory"
 else
@@ -165,7 +177,7 @@ blocked() {
 ktap_check "(a) writes outside its tree (and into it) all failed" blocked a 6
 ktap_check "(b) reads of host files all failed" blocked b 2
 ktap_check "(c) files planted in the cache all failed" blocked c 6
-ktap_check "(d) network, root's privileges, disks, the host's processes: none reached" blocked d 4
+ktap_check "(d) network, root's privileges, disks, host processes, terminals, user namespaces: none reached" blocked d 6
 
 own() {
 	grep -q 'LMM-HOSTILE own written' "$klog" &&
