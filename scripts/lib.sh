@@ -47,8 +47,8 @@ need_root() {
 # the gate gives it (a series' build directory, its tree's directories).
 LMM_SANDBOX_UID=${LMM_SANDBOX_UID:-64980}
 
-# sandbox_uid: print the sandbox uid, or fail saying why it is unusable
-# (not a number, root, or an account's).
+# sandbox_uid: print the sandbox uid (also its gid), or fail saying why
+# it is unusable (not a number, root, an account's or a group's).
 sandbox_uid() {
 	local who
 	[[ $LMM_SANDBOX_UID =~ ^[1-9][0-9]*$ ]] ||
@@ -56,6 +56,9 @@ sandbox_uid() {
 	who=$(getent passwd "$LMM_SANDBOX_UID" | cut -d: -f1)
 	[ -z "$who" ] ||
 		{ echo "LMM_SANDBOX_UID $LMM_SANDBOX_UID is the account $who's: choose a uid nobody uses" >&2; return 1; }
+	who=$(getent group "$LMM_SANDBOX_UID" | cut -d: -f1)
+	[ -z "$who" ] ||
+		{ echo "LMM_SANDBOX_UID $LMM_SANDBOX_UID is the group $who's gid: choose an id nobody uses" >&2; return 1; }
 	echo "$LMM_SANDBOX_UID"
 }
 
