@@ -131,7 +131,7 @@ help:
 	@echo '                     KERNEL=$(KERNEL) (pin: the kernels lanes.json pins; newest, 7.2, ...)'
 	@echo '  lanes              print the lane table and its pinned kernels'
 	@echo '  check              everything CI gates on (make run, self-tests, mutants), on the pins;'
-	@echo '                     JOBS=N steps side by side (default 2; JOBS=1: one at a time)'
+	@echo '                     JOBS=N steps side by side (default: one per two cores)'
 	@echo '  check-newest       the newest lanes on the newest kernels the mirror serves; pins behind'
 	@echo '  mutate             mutation harness: MUTANTS=$(MUTANTS) LANE="$(LANE)"'
 	@echo '                     TREE=x86_64|arm64|powerpc: on the kunit.py debug kernel, beside upstream'"'"'s test'

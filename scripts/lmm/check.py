@@ -7,10 +7,12 @@ Installs what it needs (build root, kernels) on a fresh machine.  Every
 kernel and package it tests is the one lanes.json pins: what it tests does
 not depend on what the mirror lists that day (make check-newest does).
 
-The steps are the table STEPS below.  Up to N of them (default 2, one per
-core of the machines CI runs on) run side by side: most steps spend their
-time in one single-threaded TCG guest, so a second one fills the other
-core.  What a step shares with another is data in its row:
+The steps are the table STEPS below.  Up to N of them run side by side
+(default: one per two cores, DEFAULT_JOBS; so one at a time on the 2-core
+machines CI runs on).  A step may keep two cores busy by itself (a 2-vCPU
+TCG guest, a -j2 build); on 2 cores two steps at a time gained little
+(the steps took twice as long each) and starved a TCG guest into RCU
+stalls once.  What a step shares with another is data in its row:
 
   owns    caches it writes (a kunit.py build directory, the Debian amd64
           kernel that cache_repair breaks and mends): no step using or
@@ -45,6 +47,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from lmm import pipeline  # noqa: E402
 from lmm.cli import Parser, die_of_sigint, log  # noqa: E402
 
+DEFAULT_JOBS = max(1, (os.cpu_count() or 1) // 2)
 T = os.path.join(pipeline.SCRIPTS, "tests")
 S = pipeline.SCRIPTS
 M = os.path.join(pipeline.TOP, "mutants")
@@ -293,7 +296,8 @@ class Runner:
 def main(argv=None) -> int:
     p = Parser(prog="check", description=__doc__.split("\n\n")[0], allow_abbrev=False)
     p.add_argument("--out", default=os.path.join(pipeline.TOP, "out", "check"))
-    p.add_argument("--jobs", type=int, default=2, help="steps side by side (default 2)")
+    p.add_argument("--jobs", type=int, default=DEFAULT_JOBS,
+                   help="steps side by side (default %d: one per two cores)" % DEFAULT_JOBS)
     p.add_argument("--only", action="append", default=[], metavar="STEP")
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
     if not 1 <= args.jobs <= 8:
