@@ -64,7 +64,7 @@ run:
 	scripts/run --kernel $(call q,$(KERNEL)) $(call qs,$(LANE))
 
 check:
-	scripts/check $(if $(JOBS),--jobs $(call q,$(JOBS)))
+	scripts/check $(if $(CHECK_JOBS),--jobs $(call q,$(CHECK_JOBS)))
 
 check-newest:
 	scripts/check-newest
@@ -131,7 +131,7 @@ help:
 	@echo '                     KERNEL=$(KERNEL) (pin: the kernels lanes.json pins; newest, 7.2, ...)'
 	@echo '  lanes              print the lane table and its pinned kernels'
 	@echo '  check              everything CI gates on (make run, self-tests, mutants), on the pins;'
-	@echo '                     JOBS=N steps side by side (default: one per two cores)'
+	@echo '                     CHECK_JOBS=N steps side by side (default: one per two cores)'
 	@echo '  check-newest       the newest lanes on the newest kernels the mirror serves; pins behind'
 	@echo '  mutate             mutation harness: MUTANTS=$(MUTANTS) LANE="$(LANE)"'
 	@echo '                     TREE=x86_64|arm64|powerpc: on the kunit.py debug kernel, beside upstream'"'"'s test'

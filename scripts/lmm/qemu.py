@@ -121,15 +121,21 @@ def pvh_elf(kernel: str, top: str) -> Optional[str]:
         return None
     d = os.path.join(pipeline.cache_dir(), "pvh")
     path = os.path.join(d, hashlib.sha256(data).hexdigest()[:32] + ".elf")
-    if os.path.exists(path):
+    try:
         os.utime(path)
         return path
+    except FileNotFoundError:
+        pass
     if os.path.exists(path + ".none"):
         return None
     os.makedirs(d, exist_ok=True)
     os.makedirs(os.path.join(pipeline.cache_dir(), "tmp"), exist_ok=True)
-    elf = decompress(payload, top)
-    if not elf or not has_pvh_note(elf):
+    try:
+        elf = decompress(payload, top)
+        pvh = bool(elf) and has_pvh_note(elf)
+    except (OSError, EOFError, ValueError, lzma.LZMAError, struct.error, IndexError):
+        elf, pvh = None, False      # not a kernel we can unpack: boot the bzImage
+    if not pvh:
         # Not again for this image: no PVH entry (or no way to unpack it).
         open(path + ".none", "w").close()
         return None
@@ -138,10 +144,19 @@ def pvh_elf(kernel: str, top: str) -> Optional[str]:
         f.write(elf)
     os.chmod(tmp, 0o644)
     os.replace(tmp, path)
-    kept = sorted((e for e in os.scandir(d) if e.name.endswith((".elf", ".none"))),
-                  key=lambda e: -e.stat().st_mtime)
-    for e in kept[PVH_KEEP:]:
-        os.unlink(e.path)
+    # Another boot may prune at the same time: what is gone is gone.
+    kept = []
+    for e in os.scandir(d):
+        try:
+            if e.name.endswith((".elf", ".none")):
+                kept.append((e.stat().st_mtime, e.path))
+        except FileNotFoundError:
+            pass
+    for _, old in sorted(kept, reverse=True)[PVH_KEEP:]:
+        try:
+            os.unlink(old)
+        except FileNotFoundError:
+            pass
     return path
 
 
