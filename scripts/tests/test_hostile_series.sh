@@ -158,7 +158,26 @@ grep -h 'LMM-HOSTILE' "$klog" 2>/dev/null | sed 's/^.*LMM-HOSTILE/# LMM-HOSTILE/
 snapshot > "$out/after.txt"
 snapshot_base > "$out/after-base.txt"
 
-ktap_plan 9
+# The view itself, as the series' module build gets it: its writable
+# directory under the checkout, which is bound twice (as the checkout and
+# as the build's source tree).  A later bind of the checkout once covered
+# the writable one, and the remount failed.
+view=$out/view-rw
+rm -rf "$view" && mkdir -p "$view" && sandbox_own "$view" || exit 1
+# shellcheck disable=SC2016
+LMM_SANDBOX=1 LMM_BIND="$view:$top:$out" LMM_RW=$view "$top/scripts/buildroot" -- /bin/sh -c '
+	echo ok > "$1/written" || exit 1
+	if (echo x > "$2/lmm-view-probe") 2>/dev/null; then exit 1; fi
+	findmnt -rn -o OPTIONS --target "$2" | grep -q "^ro," || exit 1' view "$view" "$out" > "$out/view.log" 2>&1
+view_rc=$?
+
+ktap_plan 10
+
+sees() {
+	[ "$view_rc" -eq 0 ] && [ "$(cat "$view/written" 2>/dev/null)" = ok ] && [ ! -e "$out/lmm-view-probe" ] ||
+		{ sed 's/^/# /' "$out/view.log"; return 1; }
+}
+ktap_check "the sandbox writes its own directory under the checkout bound twice, and not beside it" sees
 
 stopped() {
 	[ "$rc" -eq 1 ] && grep -q '^ *# stage series: kunit lanes' "$g.log" &&
