@@ -116,6 +116,10 @@ STEPS: Tuple[Step, ...] = (
          uses=[KUNIT_X86]),
     step("gate_xen_fix_and_no_apply", os.path.join(T, "test_gate.sh"), "{out}/gate", "xen-fix", "no-apply",
          owns=[KUNIT_X86]),
+    # After the xen fix gate (the same base lanes, cached by then): a
+    # series whose Makefile attacks the host from the sandbox.
+    step("gate_hostile_series_sandboxed", os.path.join(T, "test_hostile_series.sh"), "{out}/hostile-series",
+         owns=[KUNIT_X86]),
     step("api_generation_fixtures", os.path.join(T, "test_api_fixtures.sh"), "{out}/api-fixtures",
          uses=[DEBIAN_AMD64]),
     step("run_amd64_arm64", os.path.join(S, "run"), "--out", "{out}/run", "amd64", "arm64",
