@@ -40,6 +40,37 @@ need_root() {
 	[ "$(id -u)" = 0 ] || die "must run as root (apt-get, debootstrap, chroot)"
 }
 
+# The sandbox: commands on data a patch series controls (the gate's
+# series lanes: kunit.py, make, QEMU, the module build, the verdict) run
+# through scripts/buildroot with LMM_SANDBOX=1 as this uid, which no
+# account may use: no file on the host belongs to it but the directories
+# the gate gives it (a series' build directory, its tree's directories).
+LMM_SANDBOX_UID=${LMM_SANDBOX_UID:-64980}
+
+# sandbox_uid: print the sandbox uid (also its gid), or fail saying why
+# it is unusable (not a number, root, an account's or a group's).
+sandbox_uid() {
+	local who
+	[[ $LMM_SANDBOX_UID =~ ^[1-9][0-9]*$ ]] ||
+		{ echo "LMM_SANDBOX_UID must be a uid other than 0: $LMM_SANDBOX_UID" >&2; return 1; }
+	who=$(getent passwd "$LMM_SANDBOX_UID" | cut -d: -f1)
+	[ -z "$who" ] ||
+		{ echo "LMM_SANDBOX_UID $LMM_SANDBOX_UID is the account $who's: choose a uid nobody uses" >&2; return 1; }
+	who=$(getent group "$LMM_SANDBOX_UID" | cut -d: -f1)
+	[ -z "$who" ] ||
+		{ echo "LMM_SANDBOX_UID $LMM_SANDBOX_UID is the group $who's gid: choose an id nobody uses" >&2; return 1; }
+	echo "$LMM_SANDBOX_UID"
+}
+
+# sandbox_own DIR...: DIR and everything in it owned by the sandbox uid,
+# for a sandboxed command to write (LMM_RW).  Only for new copies: a hard
+# link's inode is shared with its other name.
+sandbox_own() {
+	local uid
+	uid=$(sandbox_uid) || return 1
+	chown -R -- "$uid:$uid" "$@"
+}
+
 # Install host packages that are missing (bookworm host).
 host_install() {
 	local missing=() p

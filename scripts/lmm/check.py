@@ -116,6 +116,10 @@ STEPS: Tuple[Step, ...] = (
          uses=[KUNIT_X86]),
     step("gate_xen_fix_and_no_apply", os.path.join(T, "test_gate.sh"), "{out}/gate", "xen-fix", "no-apply",
          owns=[KUNIT_X86]),
+    # After the xen fix gate (the same base lanes, cached by then): a
+    # series whose Makefile attacks the host from the sandbox.
+    step("gate_hostile_series_sandboxed", os.path.join(T, "test_hostile_series.sh"), "{out}/hostile-series",
+         owns=[KUNIT_X86]),
     step("api_generation_fixtures", os.path.join(T, "test_api_fixtures.sh"), "{out}/api-fixtures",
          uses=[DEBIAN_AMD64]),
     step("run_amd64_arm64", os.path.join(S, "run"), "--out", "{out}/run", "amd64", "arm64",
@@ -219,6 +223,14 @@ def schedule(steps: Sequence[Step], jobs: int, start: Callable[[Step], object],
             ended(s, rc)
 
 
+def signal_group(pgid: int, sig: int) -> None:
+    """SIG to the process group PGID, if any of it is left."""
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 class Runner:
     """The real steps: processes with their output in OUT/<step>.log, and
     the KTAP lines printed in table order as the steps end."""
@@ -238,24 +250,29 @@ class Runner:
         f = open(os.path.join(self.out, s.name + ".log"), "wb")
         self.files[s.name] = f
         try:
+            # A process group of its own: a stop reaches everything the
+            # step started (a gate's builds and guests), not only its shell.
             h = self.procs[s.name] = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT,
-                                                      stdin=subprocess.DEVNULL)
+                                                      stdin=subprocess.DEVNULL, process_group=0)
             return h
         except OSError as e:
             f.write(f"check: cannot start {cmd[0]}: {e}\n".encode())
             return 127
 
-    def stop(self, sig: Optional[int]) -> None:
-        """Pass SIG on to the steps still running (None: they have had
-        it already, Ctrl-C reaching the whole process group) and wait."""
-        for h in self.procs.values():
-            if sig is not None and h.poll() is None:
-                h.send_signal(sig)
-        for h in self.procs.values():
+    def stop(self, sig: int) -> None:
+        """Pass SIG on to the process group of each step still running,
+        wait for the step (60 s at most), then kill what is left of its
+        group: nothing a stopped step started outlives it."""
+        running = [h for h in self.procs.values() if h.poll() is None]
+        for h in running:
+            signal_group(h.pid, sig)
+        for h in running:
             try:
                 h.wait(timeout=60)
             except subprocess.TimeoutExpired:
-                h.kill()
+                pass
+            signal_group(h.pid, signal.SIGKILL)
+            h.wait()
 
     @staticmethod
     def poll(h) -> Optional[int]:
@@ -326,8 +343,8 @@ def main(argv=None) -> int:
     try:
         schedule(steps, args.jobs, runner.start, runner.poll, runner.ended)
     except KeyboardInterrupt:
-        # The steps saw Ctrl-C too (one process group): wait, then die of it.
-        runner.stop(None)
+        # The steps run in groups of their own: Ctrl-C reaches them from here.
+        runner.stop(signal.SIGINT)
         die_of_sigint()
     except Terminated:
         runner.stop(signal.SIGTERM)

@@ -258,7 +258,9 @@ class Runner:
         return d
 
     def kunit_py(self, lane: lanes.Lane, build: lanes.Build, bdir: str, sub: str, d: str) -> int:
-        """One kunit.py SUB (run, exec or build) in the build root."""
+        """One kunit.py SUB (run, exec or build) in the build root; in the
+        sandbox it writes BDIR and its JSON (then taken into D) only."""
+        jdir = pipeline.sandbox_dir(os.path.join(d, ".sandbox-kunit")) if pipeline.sandboxed() else ""
         argv = [sub, "--build_dir=" + bdir, "--kunitconfig=" + os.path.join(pipeline.TOP, "kunit")]
         argv += ["--kunitconfig=" + os.path.join(pipeline.TOP, "kunit", k) for k in build.kunitconfig]
         argv += build.toolchain(self.native == build.arch.name)[0]
@@ -271,7 +273,7 @@ class Runner:
             argv += ["--kernel_args=" + a for a in KUNIT_KERNEL_ARGS + tuple(lane.append.split())]
             if not self.args.no_misuse:
                 argv.append("--kernel_args=" + MISUSE_ARG)
-            argv.append("--json=" + os.path.join(d, "kunit.json"))
+            argv.append("--json=" + os.path.join(jdir or d, "kunit.json"))
         if sub in ("run", "build"):
             argv.append("--jobs=%d" % os.cpu_count())
             argv += ["--kconfig_add=" + k for k in build.kconfig_add]
@@ -281,7 +283,12 @@ class Runner:
             f.write("cd %s && tools/testing/kunit/kunit.py %s\n" % (shlex.quote(self.ksrc), shlex.join(argv)))
         log("kunit.py %s: %s" % (lane.name, " ".join([sub] + argv[1:])))
         t0 = time.monotonic()
-        rc = pipeline.kunit_tool(self.ksrc, argv, (self.out, bdir), os.path.join(d, "kunit.log"))
+        try:
+            rc = pipeline.kunit_tool(self.ksrc, argv, (self.out, bdir), os.path.join(d, "kunit.log"),
+                                     rw=(bdir, jdir) if jdir else ())
+        finally:
+            if jdir:
+                pipeline.take_outputs(jdir, d)
         log("kunit.py %s: exit %d in %.1f s (log: %s)" % (lane.name, rc, time.monotonic() - t0,
                                                           os.path.join(d, "kunit.log")))
         with open(os.path.join(d, "kunit.log"), errors="replace") as f:

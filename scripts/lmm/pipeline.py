@@ -11,6 +11,8 @@ StepError with the step's name and its log.
 
 import json
 import os
+import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -113,6 +115,77 @@ def _run(step: str, argv: Sequence[str], log: Optional[str] = None,
     return rc, out
 
 
+# ------------------------------------------------------------ the sandbox
+#
+# With LMM_SANDBOX set (the gate sets it for a series' lanes), every
+# command scripts/buildroot runs is sandboxed (see its header): an
+# unprivileged uid, read-only everywhere but the directories in LMM_RW,
+# which that uid owns.  The steps below give it such directories for what
+# it writes, and take the results out of them as root without following
+# a link it may have planted (no process of it is left by then: its pid
+# namespace ended with it).
+
+def sandboxed() -> bool:
+    return bool(os.environ.get("LMM_SANDBOX"))
+
+
+def sandbox_uid() -> int:
+    """The sandbox uid (lib.sh sandbox_uid: one definition)."""
+    p = subprocess.run(["bash", "-c", '. "$1/lib.sh" && sandbox_uid', "sandbox_uid", SCRIPTS],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if p.returncode or not p.stdout.strip().isdigit():
+        raise StepError("sandbox", p.stderr.strip() or "no sandbox uid")
+    return int(p.stdout.strip())
+
+
+def sandbox_dir(path: str, uid: Optional[int] = None) -> str:
+    """PATH, a new empty directory the sandbox uid owns (anything there
+    before is removed)."""
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path)
+    uid = sandbox_uid() if uid is None else uid
+    os.chown(path, uid, uid)
+    return path
+
+
+# The largest file taken out of the sandbox (the largest console is 64 MiB).
+TAKE_LIMIT = 256 << 20
+
+
+def take_outputs(src: str, dst: str, limit: int = TAKE_LIMIT) -> List[str]:
+    """The regular files directly in SRC (a sandbox directory) copied into
+    DST, then SRC removed: no link followed, nothing but regular files,
+    none larger than LIMIT.  Returns the names of what was left out."""
+    refused = []
+    with os.scandir(src) as it:
+        entries = sorted(it, key=lambda e: e.name)
+    for e in entries:
+        try:
+            fd = os.open(e.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            refused.append(e.name)
+            continue
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+            os.close(fd)
+            refused.append(e.name)
+            continue
+        with os.fdopen(fd, "rb") as f:
+            data = f.read(limit + 1)
+        if len(data) > limit:
+            refused.append(e.name)
+            continue
+        tmp = os.path.join(dst, ".%s.tmp" % e.name)
+        with open(tmp, "wb") as out:
+            out.write(data)
+        os.replace(tmp, os.path.join(dst, e.name))
+    shutil.rmtree(src)
+    if refused:
+        print("# sandbox: left out of %s (not a regular file, or too large): %s"
+              % (src, " ".join(refused)), file=sys.stderr)
+    return refused
+
+
 def stage(name: str, fn, *args, **kwargs):
     """fn(*args, **kwargs), with how long it took on stderr as the shell
     steps print it ("# stage NAME: T s")."""
@@ -156,13 +229,17 @@ def graft(ksrc: str) -> None:
 KUNIT_PATH = "/usr/local/lmm-qemu:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-def kunit_tool(ksrc: str, argv: Sequence[str], binds: Sequence[str], output: str) -> int:
+def kunit_tool(ksrc: str, argv: Sequence[str], binds: Sequence[str], output: str,
+               rw: Sequence[str] = ()) -> int:
     """KSRC's tools/testing/kunit/kunit.py ARGV in the build root, BINDS
-    visible, ccache in the cache; its output to OUTPUT; its exit status."""
+    visible, ccache in the cache; its output to OUTPUT; its exit status.
+    rw: in the sandbox, the directories it writes (its build directory)."""
     ccache = os.path.join(cache_dir(), "ccache")
     os.makedirs(ccache, exist_ok=True)
     env = {"LMM_BIND": ":".join(dict.fromkeys([ksrc] + list(binds))),
            "LMM_ENV": "PATH=%s CCACHE_DIR=%s" % (KUNIT_PATH, ccache)}
+    if sandboxed():
+        env["LMM_RW"] = ":".join(rw)
     return _run("kunit.py", [script("buildroot"), "--", "/bin/sh", "-c",
                              'cd "$1" && shift && exec python3 tools/testing/kunit/kunit.py "$@"',
                              "kunit", ksrc] + list(argv), env=env, ok=None, output=output)[0]
@@ -247,9 +324,10 @@ def boot(lane: str, kernel: str, initrd: str, console: str, append: str = "",
 
 
 def config_value(config: str, key: str) -> str:
-    """KEY's value in a kernel .config (a string's quotes removed), or ""."""
+    """KEY's value in a kernel .config (a string's quotes removed), or "".
+    Never through a link (a sandboxed build writes its .config)."""
     try:
-        with open(config, errors="replace") as f:
+        with open(os.open(config, os.O_RDONLY | os.O_NOFOLLOW), errors="replace") as f:
             for line in f:
                 k, sep, v = line.rstrip("\n").partition("=")
                 if sep and k == key:
@@ -267,9 +345,26 @@ def meta_args(facts: Dict[str, str]) -> List[str]:
 def verdict(bind: str, args: Sequence[str], log: Optional[str] = None,
             capture: bool = True) -> Tuple[int, str]:
     """scripts/ktap-verdict with ARGS, in the build root with BIND visible:
-    its exit status (0 pass, 1 fail, 4 skip) and what it printed."""
-    return _run("verdict", [script("buildroot"), "--", "python3", script("ktap-verdict")] + list(args),
-                log, env={"LMM_BIND": bind}, ok=(0, 1, 4), capture=capture)
+    its exit status (0 pass, 1 fail, 4 skip) and what it printed.  In the
+    sandbox, it writes into a directory of its own, whose files are then
+    taken into the directory ARGS name (--outdir, or --merge's first)."""
+    args = list(args)
+    env = {"LMM_BIND": bind}
+    moves = []
+    if sandboxed():
+        for i, a in enumerate(args[:-1]):
+            if a in ("--outdir", "--merge"):
+                os.makedirs(args[i + 1], exist_ok=True)
+                moves.append((sandbox_dir(os.path.join(args[i + 1], ".sandbox-verdict")), args[i + 1]))
+                args[i + 1] = moves[-1][0]
+        env["LMM_RW"] = ":".join(m[0] for m in moves)
+    try:
+        return _run("verdict", [script("buildroot"), "--", "python3", script("ktap-verdict")] + args,
+                    log, env=env, ok=(0, 1, 4), capture=capture)
+    finally:
+        for src, dst in moves:
+            if os.path.isdir(src):
+                take_outputs(src, dst)
 
 
 def read_json(path: str):

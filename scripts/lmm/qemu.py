@@ -22,6 +22,7 @@ import hashlib
 import lzma
 import os
 import shlex
+import shutil
 import struct
 import subprocess
 import sys
@@ -30,8 +31,7 @@ import time
 from dataclasses import dataclass
 from typing import List, Optional
 
-from . import lanes
-from .pipeline import cache_dir
+from . import lanes, pipeline
 
 # printk.time=1: the verdict tells a splat printed live from its copy in
 # the guest's dmesg by the timestamp (kunit.py kernels have it off).
@@ -101,7 +101,7 @@ def decompress(payload: bytes, top: str) -> Optional[bytes]:
 
 def unzstd(payload: bytes, top: str) -> Optional[bytes]:
     """zstd -d in the build root (the host may not have it)."""
-    with tempfile.TemporaryDirectory(dir=os.path.join(cache_dir(), "tmp")) as d:
+    with tempfile.TemporaryDirectory(dir=os.path.join(pipeline.cache_dir(), "tmp")) as d:
         with open(os.path.join(d, "payload.zst"), "wb") as f:
             f.write(payload)
         p = subprocess.run([os.path.join(top, "scripts", "buildroot"), "--", "zstd", "-dcq",
@@ -119,7 +119,7 @@ def pvh_elf(kernel: str, top: str) -> Optional[str]:
     payload = bzimage_payload(data)
     if payload is None:
         return None
-    d = os.path.join(cache_dir(), "pvh")
+    d = os.path.join(pipeline.cache_dir(), "pvh")
     path = os.path.join(d, hashlib.sha256(data).hexdigest()[:32] + ".elf")
     try:
         os.utime(path)
@@ -129,7 +129,7 @@ def pvh_elf(kernel: str, top: str) -> Optional[str]:
     if os.path.exists(path + ".none"):
         return None
     os.makedirs(d, exist_ok=True)
-    os.makedirs(os.path.join(cache_dir(), "tmp"), exist_ok=True)
+    os.makedirs(os.path.join(pipeline.cache_dir(), "tmp"), exist_ok=True)
     try:
         elf = decompress(payload, top)
         pvh = bool(elf) and has_pvh_note(elf)
@@ -212,7 +212,11 @@ class Boot:
     console_limit: int = CONSOLE_LIMIT
 
     def nvram(self) -> Optional[str]:
-        return self.console + ".nvram" if self.lane.machine.startswith("pseries") else None
+        """The pseries NVRAM file; in the sandbox, QEMU writes it, so it
+        is in a directory of the sandbox uid's."""
+        if not self.lane.machine.startswith("pseries"):
+            return None
+        return self.console + (".nvram.d/nvram" if pipeline.sandboxed() else ".nvram")
 
     def command(self) -> List[str]:
         """QEMU's argv for this boot."""
@@ -246,7 +250,8 @@ class Boot:
         for attr in ("kernel", "initrd", "console") + (("xen",) if self.xen else ()):
             setattr(self, attr, os.path.abspath(getattr(self, attr)))
         os.makedirs(os.path.dirname(self.console), exist_ok=True)
-        if self.lane.arch.qemu_pvh and not self.lane.xen:
+        # Not in the sandbox: the kernel is then a series', not for root to unpack.
+        if self.lane.arch.qemu_pvh and not self.lane.xen and not pipeline.sandboxed():
             elf = pvh_elf(self.kernel, top)
             if elf:
                 sys.stderr.write(f"# boot {self.lane.name}: {os.path.basename(self.kernel)}'s kernel"
@@ -254,14 +259,21 @@ class Boot:
                 self.kernel = elf
         argv = self.command()
         nvram = None if self.lane.xen else self.nvram()
+        rw = []
         if nvram:
-            pseries_nvram(nvram)
+            if pipeline.sandboxed():
+                uid = pipeline.sandbox_uid()
+                rw.append(pipeline.sandbox_dir(os.path.dirname(nvram), uid))
+                pseries_nvram(nvram)
+                os.chown(nvram, uid, uid)
+            else:
+                pseries_nvram(nvram)
         with open(self.console + ".cmd", "w") as f:
             f.write(shlex.join(argv) + "\n")
         binds = [os.path.dirname(getattr(self, a)) for a in ("console", "kernel", "initrd")]
         if self.xen:
             binds.append(os.path.dirname(self.xen))
-        env = dict(os.environ, LMM_BIND=":".join(dict.fromkeys(binds)))
+        env = dict(os.environ, LMM_BIND=":".join(dict.fromkeys(binds)), LMM_RW=":".join(rw))
         cmd = [os.path.join(top, "scripts", "buildroot"), "--",
                "timeout", "--foreground", "-k", "5", str(self.timeout)] + argv
         t0 = time.monotonic()
@@ -289,7 +301,9 @@ class Boot:
             if rc < 0:          # killed by a signal: report it as the shell does
                 rc = 128 - rc
         finally:
-            if nvram and os.path.exists(nvram):
+            if nvram and rw:
+                shutil.rmtree(rw[0], ignore_errors=True)
+            elif nvram and os.path.exists(nvram):
                 os.unlink(nvram)
             sys.stderr.write(f"# boot {self.lane.name}: {time.monotonic() - t0:.1f} s"
                              f" (QEMU rc {rc})\n")

@@ -5,8 +5,10 @@ fake steps that end when the test says so, and a few real processes."""
 import contextlib
 import io
 import os
+import signal
 import sys
 import tempfile
+import time
 import unittest
 
 from lmm import check
@@ -172,6 +174,34 @@ class TestRunner(unittest.TestCase):
             self.assertEqual(runner.results["missing"][0], 127)
             with open(os.path.join(out, "missing.log")) as f:
                 self.assertIn("cannot start", f.read())
+
+    def test_a_stop_reaches_what_a_step_started(self):
+        # A shell whose child ignores nothing and outlives a TERM to the
+        # shell alone: bash waits for its foreground child before it
+        # dies, and the child (a gate's cp, a guest) would run on.
+        with tempfile.TemporaryDirectory() as out:
+            pidf = os.path.join(out, "child.pid")
+            steps = [step("parent", "/bin/sh", "-c", 'sleep 300 & echo $! > "$1"; wait', "sh", pidf)]
+            runner = check.Runner(steps, out)
+            with contextlib.redirect_stderr(io.StringIO()):
+                runner.start(steps[0])
+                for _ in range(100):
+                    if os.path.exists(pidf) and os.path.getsize(pidf):
+                        break
+                    time.sleep(0.05)
+                with open(pidf) as f:
+                    child = int(f.read())
+                runner.stop(signal.SIGTERM)
+            for _ in range(100):
+                try:
+                    os.kill(child, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.05)
+            else:
+                os.kill(child, signal.SIGKILL)
+                self.fail("the step's child outlived the stop")
+            runner.files.pop("parent").close()
 
 
 if __name__ == "__main__":
