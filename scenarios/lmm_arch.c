@@ -21,7 +21,10 @@
  * - sparc64 runs a section with preemption disabled and queues the TLB
  *   and TSB flushes of user-mm PTE changes in the per-CPU tlb_batch,
  *   drained at every flush point, likewise.
- * - One driver (lmm_defer_walk()) checks the three deferrals above.
+ * - x86 as a Xen PV guest queues PTE writes made inside an active section
+ *   in the per-CPU multicall batch, issued at every flush point: until
+ *   then the PTE reads back, and an access sees, the old page.
+ * - One driver (lmm_defer_walk()) checks the four deferrals above.
  * - Everywhere: a PTE remapped inside a section reads back, and an access
  *   through the address sees the new page, after each flush point (nested
  *   disable, pause, outermost disable).  Natively on x86 the write is
@@ -254,10 +257,11 @@ static void lmm_kpage_expect(struct lmm_test *t, struct lmm_kpage *k,
 /* ===== What an architecture defers ===== */
 
 /*
- * arm64 (TIF_LAZY_MMU_PENDING), powerpc's hash MMU (ppc64_tlb_batch) and
- * sparc64 (tlb_batch) defer work for page-table changes made inside an
- * active section and do it at every flush point: one walk checks them
- * all (lmm_defer_walk()), over these operations.
+ * arm64 (TIF_LAZY_MMU_PENDING), powerpc's hash MMU (ppc64_tlb_batch),
+ * sparc64 (tlb_batch) and Xen PV (the multicall batch) defer work for
+ * page-table changes made inside an active section and do it at every
+ * flush point: one walk checks them all (lmm_defer_walk()), over these
+ * operations.
  */
 struct lmm_defer {
 	const char *queue;			/* what is counted, for messages */
@@ -406,7 +410,7 @@ static void lmm_sparc64_preempt_count(struct lmm_test *t)
  *   (a nested enable(), calls while paused, a nested pause()/resume())
  *   the queue is as it was.
  */
-#if defined(CONFIG_ARM64) || \
+#if defined(CONFIG_ARM64) || defined(CONFIG_X86) || \
 	((defined(CONFIG_PPC_64S_HASH_MMU) || defined(CONFIG_SPARC64)) && !defined(MODULE))
 
 static void lmm_defer_expect(struct lmm_test *t, const struct lmm_defer *d,
@@ -730,43 +734,61 @@ static void lmm_pte_visibility(struct lmm_test *t)
 /* ===== Xen PV: deferred PTE writes ===== */
 
 #ifdef CONFIG_X86
-/* Expect the PTE and an access through it to still show @other's page. */
-static void lmm_kpage_expect_deferred(struct lmm_test *t, struct lmm_kpage *k,
-				      bool other, const char *when)
-{
-	lmm_kpage_expect(t, k, other, when);
-	if (t->failures)
-		lmm_fail(t, "%s: the PTE write was not deferred: under Xen PV a write in an active section is queued until a flush point",
-			 when);
-}
-
-struct lmm_xen_irq_write {
+/* The test page, and whether its PTE was last pointed at the second page. */
+struct lmm_xen_defer {
 	struct lmm_kpage *k;
-	bool immediate;
+	bool other;
 };
 
-static void lmm_xen_irq_write_fn(void *arg)
+/*
+ * 1 while the last PTE write is not visible yet: neither its readback
+ * through ptep_get() nor a read through the address shows its page.
+ */
+static unsigned long lmm_xen_queued(void *ctx)
 {
-	struct lmm_xen_irq_write *w = arg;
+	struct lmm_xen_defer *x = ctx;
+	pte_t want = x->other ? x->k->other_pte : x->k->orig;
+	u8 want_v = x->other ? 0x5a : 0xa5;
 
-	set_pte(w->k->ptep, w->k->other_pte);
-	w->immediate = pte_same(ptep_get(w->k->ptep), w->k->other_pte);
-	set_pte(w->k->ptep, w->k->orig);
+	return !pte_same(ptep_get(x->k->ptep), want) ||
+	       READ_ONCE(*(u8 *)x->k->addr) != want_v;
 }
+
+/*
+ * Point the PTE at the page it does not show now (break-before-make, as
+ * lmm_kpage_set()): a write that, queued, leaves the old page visible,
+ * however many writes are queued before it.
+ */
+static unsigned long lmm_xen_change(void *ctx)
+{
+	struct lmm_xen_defer *x = ctx;
+
+	x->other = pte_same(ptep_get(x->k->ptep), x->k->orig);
+	lmm_kpage_set(x->k, x->other ? x->k->other_pte : x->k->orig);
+	return lmm_xen_queued(ctx);
+}
+
+static void lmm_defer_walk(struct lmm_test *t, const struct lmm_defer *d);
 #endif
 
 /*
  * Under Xen PV the page tables are the hypervisor's: a PTE write in an
- * active section is queued in a multicall batch and reaches the table
- * only at a flush point (nested disable(), pause(), outermost disable()),
- * so until then ptep_get() and an access through the address show the
- * old page.  Writes while paused or in interrupt context are immediate.
+ * active section is queued in the per-CPU multicall batch and reaches
+ * the table only at a flush point, so until then ptep_get() and an
+ * access through the address show the old page.  Writes while paused,
+ * outside sections and in interrupt context are immediate.  The
+ * deferral driver's walk checks all of it, at every depth and after
+ * every flush point.
  */
 static void lmm_xen_pte_deferral(struct lmm_test *t)
 {
 #ifdef CONFIG_X86
-	struct lmm_xen_irq_write w = { };
 	struct lmm_kpage k;
+	struct lmm_xen_defer x = { .k = &k };
+	struct lmm_defer d = {
+		.queue = "the Xen PV batch (last PTE write not visible)",
+		.queued = lmm_xen_queued, .change = lmm_xen_change, .ctx = &x,
+	};
 
 	if (!xen_pv_domain()) {
 		lmm_skip(t, "x86 defers PTE writes only as a Xen PV guest (native writes are immediate)");
@@ -774,59 +796,9 @@ static void lmm_xen_pte_deferral(struct lmm_test *t)
 	}
 	if (lmm_kpage_get(t, &k))
 		return;
-	w.k = &k;
 	/* One CPU: the Xen batch and the local TLB flush are per CPU. */
 	preempt_disable();
-
-	lmm_do(t, LMM_ENABLE);
-	lmm_kpage_set(&k, k.other_pte);
-	if (!t->failures)
-		lmm_kpage_expect_deferred(t, &k, false, "remapped in a section (E=1), before any flush point");
-	lmm_do(t, LMM_ENABLE);
-	lmm_do(t, LMM_DISABLE);
-	if (!t->failures)
-		lmm_kpage_expect(t, &k, true, "after a nested disable() (E=1, still active)");
-
-	lmm_kpage_set(&k, k.orig);
-	if (!t->failures)
-		lmm_kpage_expect_deferred(t, &k, true, "remapped back after the nested flush");
-	lmm_do(t, LMM_PAUSE);
-	if (!t->failures)
-		lmm_kpage_expect(t, &k, false, "after pause()");
-	lmm_kpage_set(&k, k.other_pte);
-	if (!t->failures)
-		lmm_kpage_expect(t, &k, true, "remapped while paused (must be immediate)");
-	lmm_do(t, LMM_RESUME);
-
-	lmm_kpage_set(&k, k.orig);
-	if (!t->failures)
-		lmm_kpage_expect_deferred(t, &k, true, "remapped after resume() (batching resumes)");
-	lmm_do(t, LMM_ENABLE);
-	lmm_do(t, LMM_DISABLE);
-	if (!t->failures)
-		lmm_kpage_expect(t, &k, false, "after a second nested disable()");
-
-	if (!t->failures) {
-		if (!lmm_run_hardirq(lmm_xen_irq_write_fn, &w))
-			lmm_fail(t, "could not run the PTE write in hardirq context");
-		else if (!w.immediate)
-			lmm_fail(t, "PTE write in hardirq context while the task is in a section was deferred");
-		w.immediate = false;
-		local_bh_disable();
-		lmm_xen_irq_write_fn(&w);
-		local_bh_enable();
-		if (!w.immediate)
-			lmm_fail(t, "PTE write with BH disabled while the task is in a section was deferred");
-	}
-
-	lmm_kpage_set(&k, k.other_pte);
-	if (!t->failures)
-		lmm_kpage_expect_deferred(t, &k, false, "remapped before the outermost disable()");
-	lmm_do(t, LMM_DISABLE);
-	if (!t->failures)
-		lmm_kpage_expect(t, &k, true, "after the outermost disable()");
-	lmm_unwind(t);
-
+	lmm_defer_walk(t, &d);
 	preempt_enable();
 	lmm_kpage_put(&k);
 #else
