@@ -755,17 +755,25 @@ static unsigned long lmm_xen_queued(void *ctx)
 }
 
 /*
- * Point the PTE at the page it does not show now (break-before-make, as
- * lmm_kpage_set()): a write that, queued, leaves the old page visible,
- * however many writes are queued before it.
+ * Point the PTE at the page it does not show now: a write that, queued,
+ * leaves the old page visible, however many writes are queued before it.
+ * The PTE is read back before the TLB flush that follows: outside an
+ * active section (in interrupt context, for one) Xen PV issues that
+ * flush at once, and with it whatever the batch held, which would hide
+ * a write wrongly queued there.
  */
 static unsigned long lmm_xen_change(void *ctx)
 {
 	struct lmm_xen_defer *x = ctx;
+	pte_t want;
+	bool unseen;
 
 	x->other = pte_same(ptep_get(x->k->ptep), x->k->orig);
-	lmm_kpage_set(x->k, x->other ? x->k->other_pte : x->k->orig);
-	return lmm_xen_queued(ctx);
+	want = x->other ? x->k->other_pte : x->k->orig;
+	set_pte(x->k->ptep, want);
+	unseen = !pte_same(ptep_get(x->k->ptep), want);
+	lmm_tlb_flush_one((unsigned long)x->k->addr);
+	return unseen || lmm_xen_queued(ctx);
 }
 
 static void lmm_defer_walk(struct lmm_test *t, const struct lmm_defer *d);
