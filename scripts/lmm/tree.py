@@ -180,6 +180,7 @@ class Modules(Harness):
         return "the kunit.py debug kernel of %s (lane %s)" % (self.build.name, self.lane.name)
 
     def one(self, m: Optional[Mutant], d: str) -> Result:
+        fresh(d)
         make = self.build.toolchain(self.native)[1]
         ovl = os.path.join(d, "ovl")
         try:
@@ -242,7 +243,7 @@ class Rebuild(Harness):
 
     def one(self, m: Optional[Mutant], d: str) -> Result:
         ovl = d + ".ovl"
-        os.makedirs(d, exist_ok=True)
+        fresh(d, ovl)
         argv = self.overlay(m, ovl, self.touch) + [pipeline.script("kunit")]
         argv += self.args.lane or ["--arch", self.build.name]
         argv += (["--xen"] if self.args.xen and not self.args.lane else []) + [
@@ -284,6 +285,15 @@ def upstream_source(ksrc: str, d: str) -> str:
     with open(os.path.join(d, "Makefile"), "w") as f:
         f.write("all:\n\t$(MAKE) -C $(KDIR) M=$(CURDIR) modules\n")
     return d
+
+
+def fresh(d: str, *also: str) -> None:
+    """D (and ALSO) emptied, D made: nothing of an earlier run in the same
+    output directory (a killed one's results.json, its overlay with the
+    series applied) is read as this run's."""
+    for x in (d,) + also:
+        shutil.rmtree(x, ignore_errors=True)
+    os.makedirs(d)
 
 
 def drop_overlay(d: str) -> None:

@@ -99,5 +99,39 @@ class SeriesTest(unittest.TestCase):
         self.assertEqual(tree.touched(out), ["f", "g"])
 
 
+
+class FreshOutputTest(unittest.TestCase):
+    """A run into a directory an earlier (killed) run used starts empty:
+    its results.json or overlay must not be read as this run's."""
+
+    def test_a_rebuild_that_writes_nothing_is_no_stale_pass(self):
+        with tempfile.TemporaryDirectory() as out:
+            d = os.path.join(out, "m", "x86_64")
+            os.makedirs(d)
+            os.makedirs(d + ".ovl/u/arch")
+            with open(os.path.join(d, "results.json"), "w") as f:
+                f.write('{"cases": [{"name": "l:upstream_lazy_mmu_mode:x", "status": "pass", '
+                        '"suite": "upstream_lazy_mmu_mode", "module": "m", "case": "x", "lane": "l"}]}')
+            h = tree.Rebuild.__new__(tree.Rebuild)
+            h.touch, h.ksrc, h.mbd, h.upsrc, h.known = [], "/k", "/b", "/u", []
+            h.seconds, h.boots = {}, 0
+            h.build = type("B", (), {"name": "x86_64"})()
+            h.args = type("A", (), {"lane": [], "xen": False})()
+            h.overlay = lambda m, ovl, touch=(): []
+            seen = {}
+
+            def run(what, argv, ok=None, output=None):
+                seen["ovl"] = os.path.exists(d + ".ovl/u/arch")
+                return 1, ""     # kunit failed before writing any result
+            old, tree.pipeline._run = tree.pipeline._run, run
+            try:
+                r = h.one(None, d)
+            finally:
+                tree.pipeline._run = old
+            self.assertEqual(r.status, "error")
+            self.assertFalse(seen["ovl"])
+            self.assertFalse(os.path.exists(os.path.join(d, "results.json")))
+
+
 if __name__ == "__main__":
     unittest.main()
