@@ -293,7 +293,7 @@ static void lmm_defer_walk(struct lmm_test *t, const struct lmm_defer *d);
  * emits them (flag clear); writes while paused, outside sections or in
  * interrupt context are not deferred.
  */
-static void lmm_arm64_pending_barriers(struct lmm_test *t)
+void lmm_arm64_pending_barriers(struct lmm_test *t)
 {
 #ifdef CONFIG_ARM64
 	struct lmm_kpage k;
@@ -375,7 +375,7 @@ static void lmm_preempt_walk(struct lmm_test *t)
 }
 #endif
 
-static void lmm_powerpc_preempt_count(struct lmm_test *t)
+void lmm_powerpc_preempt_count(struct lmm_test *t)
 {
 #ifdef CONFIG_PPC_BOOK3S_64
 	lmm_preempt_walk(t);
@@ -384,7 +384,7 @@ static void lmm_powerpc_preempt_count(struct lmm_test *t)
 #endif
 }
 
-static void lmm_sparc64_preempt_count(struct lmm_test *t)
+void lmm_sparc64_preempt_count(struct lmm_test *t)
 {
 #ifdef CONFIG_SPARC64
 	lmm_preempt_walk(t);
@@ -550,7 +550,7 @@ static unsigned long lmm_ppc_change(void *ctx)
 }
 #endif
 
-static void lmm_powerpc_hash_tlb_batch(struct lmm_test *t)
+void lmm_powerpc_hash_tlb_batch(struct lmm_test *t)
 {
 #if defined(CONFIG_PPC_64S_HASH_MMU) && !defined(MODULE)
 	struct lmm_kpage k;
@@ -635,7 +635,7 @@ static pte_t *lmm_user_pte_lock(struct mm_struct *mm, unsigned long addr,
 }
 #endif
 
-static void lmm_sparc64_tlb_batch(struct lmm_test *t)
+void lmm_sparc64_tlb_batch(struct lmm_test *t)
 {
 #if defined(CONFIG_SPARC64) && !defined(MODULE)
 	struct lmm_sparc_user u = { };
@@ -687,7 +687,7 @@ static void lmm_sparc64_tlb_batch(struct lmm_test *t)
  * flush point: the PTE reads back the new value and an access through the
  * address sees the new page, while the mode may still be active.
  */
-static void lmm_pte_visibility(struct lmm_test *t)
+void lmm_pte_visibility(struct lmm_test *t)
 {
 	struct lmm_kpage k;
 
@@ -762,7 +762,7 @@ static void lmm_xen_irq_write_fn(void *arg)
  * so until then ptep_get() and an access through the address show the
  * old page.  Writes while paused or in interrupt context are immediate.
  */
-static void lmm_xen_pte_deferral(struct lmm_test *t)
+void lmm_xen_pte_deferral(struct lmm_test *t)
 {
 #ifdef CONFIG_X86
 	struct lmm_xen_irq_write w = { };
@@ -836,13 +836,27 @@ static void lmm_xen_pte_deferral(struct lmm_test *t)
 
 /* ===== Kernel paths that open their own section ===== */
 
-static const struct lmm_param lmm_nested_kernel_paths_params[] = {
-	{ 0 }, { 1 }, { 2 }, { 3 }, { 4 },
+/* The kernel path nested_kernel_paths calls inside its section. */
+enum lmm_kernel_path {
+	LMM_PATH_VMALLOC_VFREE,
+	LMM_PATH_VMAP_VUNMAP,
+	LMM_PATH_VMAP_IN_PAUSED_SECTION,
+	LMM_PATH_ALLOC_FREE_ATOMIC,	/* the only one that never sleeps */
+	LMM_PATH_USER_MUNMAP,
+};
+
+static const enum lmm_kernel_path lmm_kernel_paths[] = {
+	LMM_PATH_VMALLOC_VFREE, LMM_PATH_VMAP_VUNMAP,
+	LMM_PATH_VMAP_IN_PAUSED_SECTION, LMM_PATH_ALLOC_FREE_ATOMIC,
+	LMM_PATH_USER_MUNMAP,
 };
 
 static const char * const lmm_path_name[] = {
-	"vmalloc_vfree", "vmap_vunmap", "vmap_in_paused_section",
-	"alloc_free_atomic", "user_munmap",
+	[LMM_PATH_VMALLOC_VFREE] = "vmalloc_vfree",
+	[LMM_PATH_VMAP_VUNMAP] = "vmap_vunmap",
+	[LMM_PATH_VMAP_IN_PAUSED_SECTION] = "vmap_in_paused_section",
+	[LMM_PATH_ALLOC_FREE_ATOMIC] = "alloc_free_atomic",
+	[LMM_PATH_USER_MUNMAP] = "user_munmap",
 };
 
 #define LMM_USER_PAGES 4
@@ -881,10 +895,12 @@ static void lmm_user_munmap(struct lmm_test *t, unsigned long addr)
 		lmm_fail(t, "user memory still readable (%#x) after munmap() inside a section", v);
 }
 
-static void lmm_nested_kernel_paths_desc(const struct lmm_param *p, char *buf)
+static void lmm_kernel_path_desc(const enum lmm_kernel_path *path, char *buf)
 {
-	snprintf(buf, LMM_DESC_MAX, "path=%s", lmm_path_name[p->a]);
+	snprintf(buf, LMM_DESC_MAX, "path=%s", lmm_path_name[*path]);
 }
+
+LMM_DEFINE_PARAMS(nested_kernel_paths, lmm_kernel_paths, lmm_kernel_path_desc);
 
 static int lmm_pte_count_fn(pte_t *pte, unsigned long addr, void *data)
 {
@@ -912,14 +928,14 @@ static void lmm_vmap_check(struct lmm_test *t, struct page *page)
  * section, called inside an outer section of the test: the outer state
  * is intact afterwards (E, P, predicate) and their change took effect.
  */
-static void lmm_nested_kernel_paths(struct lmm_test *t)
+void lmm_nested_kernel_paths(struct lmm_test *t)
 {
-	unsigned int path = ((const struct lmm_param *)t->param)->a;
+	enum lmm_kernel_path path = *(const enum lmm_kernel_path *)t->param;
 	unsigned long uaddr = 0;
 	struct page *page;
 	u8 *p;
 
-	if (path != 3 && !lmm_may_sleep_in_section()) {
+	if (path != LMM_PATH_ALLOC_FREE_ATOMIC && !lmm_may_sleep_in_section()) {
 		lmm_skip(t, "this path may sleep, and sections run with preemption disabled here (powerpc hash MMU, sparc64)");
 		return;
 	}
@@ -929,7 +945,7 @@ static void lmm_nested_kernel_paths(struct lmm_test *t)
 		return;
 	}
 	memset(page_address(page), 0x3c, PAGE_SIZE);
-	if (path == 4) {
+	if (path == LMM_PATH_USER_MUNMAP) {
 		uaddr = lmm_user_map(t);
 		if (!uaddr) {
 			__free_page(page);
@@ -940,7 +956,7 @@ static void lmm_nested_kernel_paths(struct lmm_test *t)
 
 	lmm_do_n(t, LMM_ENABLE, 2);
 	switch (path) {
-	case 0: {
+	case LMM_PATH_VMALLOC_VFREE: {
 		struct mm_struct *mm = lmm_init_mm();
 		unsigned int n = 0, i;
 
@@ -969,17 +985,17 @@ static void lmm_nested_kernel_paths(struct lmm_test *t)
 		lmm_check_state(t, "after vfree() in a section");
 		break;
 	}
-	case 1:
+	case LMM_PATH_VMAP_VUNMAP:
 		lmm_vmap_check(t, page);
 		lmm_check_state(t, "after vmap()/vunmap() in a section");
 		break;
-	case 2:
+	case LMM_PATH_VMAP_IN_PAUSED_SECTION:
 		lmm_do(t, LMM_PAUSE);
 		lmm_vmap_check(t, page);
 		lmm_check_state(t, "after vmap()/vunmap() in a paused section");
 		lmm_do(t, LMM_RESUME);
 		break;
-	case 3: {
+	case LMM_PATH_ALLOC_FREE_ATOMIC: {
 		/*
 		 * The DEBUG_PAGEALLOC/KFENCE shape: an atomic allocation
 		 * inside a section may change the linear map.
@@ -997,7 +1013,7 @@ static void lmm_nested_kernel_paths(struct lmm_test *t)
 		lmm_check_state(t, "after alloc_page()/__free_page() in a section");
 		break;
 	}
-	case 4:
+	case LMM_PATH_USER_MUNMAP:
 		lmm_user_munmap(t, uaddr);
 		break;
 	}
@@ -1011,7 +1027,7 @@ static void lmm_nested_kernel_paths(struct lmm_test *t)
 /*
  * apply_to_page_range() runs its callback inside a section the kernel
  * opens and closes with its own (built-in) helpers.  Watched from the
- * callback, started from each of lmm_ctx_params' states (from idle with
+ * callback, started from each of lmm_ctx_states[] (from idle with
  * no API call of the test's own, so in a link-safe build too): the
  * kernel's enable() made the task
  * active (one level deeper when the test is in a section; nothing while
@@ -1080,14 +1096,14 @@ static int lmm_ksec_outer_fn(pte_t *pte, unsigned long addr, void *data)
 	return 0;
 }
 
-static void lmm_kernel_sections(struct lmm_test *t)
+void lmm_kernel_sections(struct lmm_test *t)
 {
-	unsigned int start = ((const struct lmm_param *)t->param)->a;
+	enum lmm_ctx_state start = *(const enum lmm_ctx_state *)t->param;
 	struct lmm_ksec k = { .t = t };
 	u8 *area;
 	int ret;
 
-	if (start && !LMM_CALLABLE) {
+	if (start != LMM_CTX_IDLE && !LMM_CALLABLE) {
 		lmm_skip(t, "%s", LMM_UNCALLABLE_REASON);
 		return;
 	}
@@ -1127,6 +1143,8 @@ static void lmm_kernel_sections(struct lmm_test *t)
 	vfree(area);
 }
 
+LMM_DEFINE_PARAMS(kernel_sections, lmm_ctx_states, lmm_ctx_desc);
+
 /* ===== Linear-map changes from inside a section ===== */
 
 /*
@@ -1164,7 +1182,7 @@ static void lmm_expect_outer_intact(struct lmm_test *t, const char *when)
  * covers the one a module can drive (a failing apply_to_page_range()
  * callback).
  */
-static void lmm_alloc_faults(struct lmm_test *t)
+void lmm_alloc_faults(struct lmm_test *t)
 {
 #ifdef CONFIG_FAULT_INJECTION
 	const gfp_t gfp = GFP_NOWAIT | __GFP_NOWARN;
@@ -1230,7 +1248,7 @@ static void lmm_alloc_faults(struct lmm_test *t)
  * few objects land in the KFENCE pool: each is usable at once and the
  * outer section survives.
  */
-static void lmm_linear_map_kfence(struct lmm_test *t)
+void lmm_linear_map_kfence(struct lmm_test *t)
 {
 #ifdef CONFIG_KFENCE
 	unsigned long deadline;
@@ -1280,7 +1298,7 @@ static void lmm_linear_map_kfence(struct lmm_test *t)
  * DEBUG_PAGEALLOC maps a page in the linear map on allocation and unmaps
  * it on free: the seeds' case (a page allocated inside zap_pte_range()).
  */
-static void lmm_linear_map_debug_pagealloc(struct lmm_test *t)
+void lmm_linear_map_debug_pagealloc(struct lmm_test *t)
 {
 	struct page *pg;
 	u8 *va, byte;
@@ -1310,59 +1328,3 @@ static void lmm_linear_map_debug_pagealloc(struct lmm_test *t)
 	lmm_do_n(t, LMM_DISABLE, 2);
 	lmm_unwind(t);
 }
-
-/* ===== Case table ===== */
-
-const struct lmm_case lmm_case_arm64_pending_barriers = {
-	.name = "arm64_pending_barriers", .run = lmm_arm64_pending_barriers,
-};
-
-const struct lmm_case lmm_case_powerpc_preempt_count = {
-	.name = "powerpc_preempt_count", .run = lmm_powerpc_preempt_count,
-};
-
-const struct lmm_case lmm_case_powerpc_hash_tlb_batch = {
-	.name = "powerpc_hash_tlb_batch", .run = lmm_powerpc_hash_tlb_batch,
-};
-
-const struct lmm_case lmm_case_sparc64_preempt_count = {
-	.name = "sparc64_preempt_count", .run = lmm_sparc64_preempt_count,
-};
-
-const struct lmm_case lmm_case_sparc64_tlb_batch = {
-	.name = "sparc64_tlb_batch", .run = lmm_sparc64_tlb_batch,
-};
-
-const struct lmm_case lmm_case_pte_visibility = {
-	.name = "pte_visibility", .run = lmm_pte_visibility,
-};
-
-const struct lmm_case lmm_case_xen_pte_deferral = {
-	.name = "xen_pte_deferral", .run = lmm_xen_pte_deferral,
-};
-
-const struct lmm_case lmm_case_nested_kernel_paths = {
-	.name = "nested_kernel_paths", .run = lmm_nested_kernel_paths,
-	.params = lmm_nested_kernel_paths_params,
-	.nparams = ARRAY_SIZE(lmm_nested_kernel_paths_params),
-	.desc = lmm_nested_kernel_paths_desc,
-};
-
-const struct lmm_case lmm_case_kernel_sections = {
-	.name = "kernel_sections", .run = lmm_kernel_sections,
-	.params = lmm_ctx_params, .nparams = LMM_NCTX,
-	.desc = lmm_ctx_desc,
-	.link_safe = true,
-};
-
-const struct lmm_case lmm_case_alloc_faults = {
-	.name = "alloc_faults", .run = lmm_alloc_faults,
-};
-
-const struct lmm_case lmm_case_linear_map_kfence = {
-	.name = "linear_map_kfence", .run = lmm_linear_map_kfence,
-};
-
-const struct lmm_case lmm_case_linear_map_debug_pagealloc = {
-	.name = "linear_map_debug_pagealloc", .run = lmm_linear_map_debug_pagealloc,
-};
