@@ -266,6 +266,35 @@ enum lmm_case_id {
 /* All cases, in run order (lmm_scenarios.c); both front ends iterate it. */
 extern const struct lmm_case lmm_cases[LMM_NCASES];
 
+/* ===== Skip reasons ===== */
+
+/*
+ * One wording per requirement, used by every case that has it, so that a
+ * lane's skips read (and grep) alike (a link-safe build's is
+ * LMM_UNCALLABLE_REASON, above).  A requirement of a single case is
+ * worded where that case skips.
+ */
+/* The case sleeps in a section, where lmm_may_sleep_in_section() is false. */
+#define LMM_SKIP_SLEEPS "sleeps inside a section, which this MMU forbids (sections run with preemption disabled: powerpc hash MMU, sparc64)"
+#define LMM_SKIP_NOMEM "out of memory"
+/* Format: with PTR_ERR() of what kthread_create() returned. */
+#define LMM_SKIP_KTHREAD "cannot start a kthread (%ld)"
+/* A kernel symbol a module finds through lmm_kernel_symbol() only. */
+#define LMM_SKIP_NO_SYMBOL(sym) "cannot find " sym " (needs KPROBES and KALLSYMS_ALL)"
+/* current has no mm (a kthread outside KUnit) to map user memory in. */
+#define LMM_SKIP_NO_MM "no user address space to map memory in (no mm)"
+/* !LMM_KPAGE_WRITES (lmm_arch.c): the case remaps a kernel page itself. */
+#ifdef CONFIG_SPARC64
+#define LMM_SKIP_NO_KPAGE_WRITES "a module cannot change kernel PTEs on sparc64 (flush_tlb_kernel_range() is not exported): built-in KUnit only"
+#else
+#define LMM_SKIP_NO_KPAGE_WRITES "a module cannot change kernel PTEs on powerpc book3s64 (pte_update() calls hpte_need_flush(), not exported): built-in KUnit only"
+#endif
+/* What the case watches is one architecture's (or MMU's). */
+#define LMM_SKIP_ONLY_ON(where) "only on " where
+#define LMM_SKIP_XEN_PV LMM_SKIP_ONLY_ON("x86 as a Xen PV guest") " (PTE writes deferred; native writes are immediate)"
+/* A kernel option the case needs, named as mm/kasan/kasan_test_c.c does. */
+#define LMM_SKIP_CONFIG(cfg) "Test requires " #cfg "=y"
+
 /* ===== Shared by the scenario files ===== */
 
 /* One API call in task context, checked against the model. */

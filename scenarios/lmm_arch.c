@@ -67,11 +67,6 @@
 #else
 #define LMM_KPAGE_WRITES 1
 #endif
-#ifdef CONFIG_SPARC64
-#define LMM_NO_KPAGE_WRITES "a module cannot change kernel PTEs on sparc64 (flush_tlb_kernel_range() is not exported): built-in KUnit only"
-#else
-#define LMM_NO_KPAGE_WRITES "a module cannot change kernel PTEs on powerpc book3s64 (pte_update() calls hpte_need_flush(), not exported): built-in KUnit only"
-#endif
 
 /* ===== A kernel page the test owns ===== */
 
@@ -142,12 +137,12 @@ static int lmm_kpage_get(struct lmm_test *t, struct lmm_kpage *k)
 	k->addr = vmalloc(PAGE_SIZE);
 	k->other = alloc_page(GFP_KERNEL);
 	if (!k->addr || !k->other) {
-		lmm_skip(t, "out of memory");
+		lmm_skip(t, LMM_SKIP_NOMEM);
 		goto err;
 	}
 	k->mm = lmm_init_mm();
 	if (!k->mm) {
-		lmm_skip(t, "cannot find init_mm (needs KPROBES and KALLSYMS_ALL in a module)");
+		lmm_skip(t, LMM_SKIP_NO_SYMBOL("init_mm"));
 		goto err;
 	}
 	k->ptep = lmm_kernel_pte(k->mm, (unsigned long)k->addr);
@@ -314,7 +309,7 @@ void lmm_arm64_pending_barriers(struct lmm_test *t)
 	}
 	lmm_kpage_put(&k);
 #else
-	lmm_skip(t, "TIF_LAZY_MMU_PENDING exists only on arm64");
+	lmm_skip(t, LMM_SKIP_ONLY_ON("arm64") " (TIF_LAZY_MMU_PENDING)");
 #endif
 }
 
@@ -361,7 +356,7 @@ static void lmm_preempt_walk(struct lmm_test *t)
 	int base;
 
 	if (!IS_ENABLED(CONFIG_PREEMPT_COUNT)) {
-		lmm_skip(t, "preempt_count() is not maintained (kernel without CONFIG_PREEMPT_COUNT)");
+		lmm_skip(t, LMM_SKIP_CONFIG(CONFIG_PREEMPT_COUNT) " (preempt_count() is not maintained)");
 		return;
 	}
 	base = preempt_count();
@@ -380,7 +375,7 @@ void lmm_powerpc_preempt_count(struct lmm_test *t)
 #ifdef CONFIG_PPC_BOOK3S_64
 	lmm_preempt_walk(t);
 #else
-	lmm_skip(t, "powerpc book3s64 only");
+	lmm_skip(t, LMM_SKIP_ONLY_ON("powerpc book3s64"));
 #endif
 }
 
@@ -389,7 +384,7 @@ void lmm_sparc64_preempt_count(struct lmm_test *t)
 #ifdef CONFIG_SPARC64
 	lmm_preempt_walk(t);
 #else
-	lmm_skip(t, "sparc64 only");
+	lmm_skip(t, LMM_SKIP_ONLY_ON("sparc64"));
 #endif
 }
 
@@ -578,9 +573,9 @@ void lmm_powerpc_hash_tlb_batch(struct lmm_test *t)
 	preempt_enable();
 	lmm_kpage_put(&k);
 #elif defined(CONFIG_PPC_64S_HASH_MMU)
-	lmm_skip(t, "%s", LMM_NO_KPAGE_WRITES);
+	lmm_skip(t, "%s", LMM_SKIP_NO_KPAGE_WRITES);
 #else
-	lmm_skip(t, "ppc64_tlb_batch exists only on powerpc book3s64 with the hash MMU");
+	lmm_skip(t, LMM_SKIP_ONLY_ON("powerpc book3s64 with the hash MMU") " (ppc64_tlb_batch)");
 #endif
 }
 
@@ -648,12 +643,12 @@ void lmm_sparc64_tlb_batch(struct lmm_test *t)
 
 	u.tb = (__force struct tlb_batch __percpu *)lmm_kernel_symbol("tlb_batch");
 	if (!u.tb) {
-		lmm_skip(t, "cannot resolve the static tlb_batch (needs KPROBES and KALLSYMS_ALL)");
+		lmm_skip(t, LMM_SKIP_NO_SYMBOL("the static tlb_batch"));
 		return;
 	}
 	addr = lmm_user_map(t);
 	if (!addr) {
-		lmm_skip(t, "no user memory to change PTEs of (no mm)");
+		lmm_skip(t, LMM_SKIP_NO_MM);
 		return;
 	}
 	u.mm = current->mm;
@@ -678,7 +673,7 @@ void lmm_sparc64_tlb_batch(struct lmm_test *t)
 #elif defined(CONFIG_SPARC64)
 	lmm_skip(t, "a module cannot change user PTEs on sparc64 (set_pte_at() calls tlb_batch_add(), not exported): built-in KUnit only");
 #else
-	lmm_skip(t, "tlb_batch exists only on sparc64");
+	lmm_skip(t, LMM_SKIP_ONLY_ON("sparc64") " (tlb_batch)");
 #endif
 }
 
@@ -692,7 +687,7 @@ void lmm_pte_visibility(struct lmm_test *t)
 	struct lmm_kpage k;
 
 	if (!LMM_KPAGE_WRITES) {
-		lmm_skip(t, "%s", LMM_NO_KPAGE_WRITES);
+		lmm_skip(t, "%s", LMM_SKIP_NO_KPAGE_WRITES);
 		return;
 	}
 	if (lmm_kpage_get(t, &k))
@@ -769,7 +764,7 @@ void lmm_xen_pte_deferral(struct lmm_test *t)
 	struct lmm_kpage k;
 
 	if (!xen_pv_domain()) {
-		lmm_skip(t, "x86 defers PTE writes only as a Xen PV guest (native writes are immediate)");
+		lmm_skip(t, LMM_SKIP_XEN_PV);
 		return;
 	}
 	if (lmm_kpage_get(t, &k))
@@ -830,7 +825,7 @@ void lmm_xen_pte_deferral(struct lmm_test *t)
 	preempt_enable();
 	lmm_kpage_put(&k);
 #else
-	lmm_skip(t, "PTE writes are deferred only on x86 as a Xen PV guest");
+	lmm_skip(t, LMM_SKIP_XEN_PV);
 #endif
 }
 
@@ -936,12 +931,12 @@ void lmm_nested_kernel_paths(struct lmm_test *t)
 	u8 *p;
 
 	if (path != LMM_PATH_ALLOC_FREE_ATOMIC && !lmm_may_sleep_in_section()) {
-		lmm_skip(t, "this path may sleep, and sections run with preemption disabled here (powerpc hash MMU, sparc64)");
+		lmm_skip(t, LMM_SKIP_SLEEPS);
 		return;
 	}
 	page = alloc_page(GFP_KERNEL);
 	if (!page) {
-		lmm_skip(t, "out of memory");
+		lmm_skip(t, LMM_SKIP_NOMEM);
 		return;
 	}
 	memset(page_address(page), 0x3c, PAGE_SIZE);
@@ -949,7 +944,7 @@ void lmm_nested_kernel_paths(struct lmm_test *t)
 		uaddr = lmm_user_map(t);
 		if (!uaddr) {
 			__free_page(page);
-			lmm_skip(t, "no user address space to map memory in (no mm)");
+			lmm_skip(t, LMM_SKIP_NO_MM);
 			return;
 		}
 	}
@@ -1109,12 +1104,12 @@ void lmm_kernel_sections(struct lmm_test *t)
 	}
 	k.mm = lmm_init_mm();
 	if (!k.mm) {
-		lmm_skip(t, "init_mm cannot be resolved (no kprobes/kallsyms): no kernel page range to apply to");
+		lmm_skip(t, LMM_SKIP_NO_SYMBOL("init_mm"));
 		return;
 	}
 	area = vmalloc((LMM_KSEC_PAGES + 1) * PAGE_SIZE);
 	if (!area) {
-		lmm_skip(t, "out of memory");
+		lmm_skip(t, LMM_SKIP_NOMEM);
 		return;
 	}
 	k.inner = (unsigned long)area + LMM_KSEC_PAGES * PAGE_SIZE;
@@ -1191,7 +1186,7 @@ void lmm_alloc_faults(struct lmm_test *t)
 	u8 *p = NULL;
 
 	if (!IS_ENABLED(CONFIG_FAILSLAB) || !IS_ENABLED(CONFIG_FAIL_PAGE_ALLOC)) {
-		lmm_skip(t, "kernel without CONFIG_FAILSLAB and CONFIG_FAIL_PAGE_ALLOC: allocations cannot be made to fail");
+		lmm_skip(t, LMM_SKIP_CONFIG(CONFIG_FAILSLAB) " and CONFIG_FAIL_PAGE_ALLOC=y (allocations cannot be made to fail)");
 		return;
 	}
 	for (n = 1; n <= LMM_FAULT_POINTS && !t->failures; n++) {
@@ -1237,7 +1232,7 @@ void lmm_alloc_faults(struct lmm_test *t)
 	if (pg)
 		__free_pages(pg, 1);
 #else
-	lmm_skip(t, "kernel without CONFIG_FAULT_INJECTION: allocation failures cannot be injected (the kunit.py lane has it)");
+	lmm_skip(t, LMM_SKIP_CONFIG(CONFIG_FAULT_INJECTION) " (allocation failures cannot be injected; the kunit.py lane has it)");
 #endif
 }
 
@@ -1259,7 +1254,7 @@ void lmm_linear_map_kfence(struct lmm_test *t)
 		return;
 	}
 	if (!lmm_may_sleep_in_section()) {
-		lmm_skip(t, "waiting for KFENCE sleeps, and sections run with preemption disabled here (powerpc hash MMU, sparc64)");
+		lmm_skip(t, LMM_SKIP_SLEEPS);
 		return;
 	}
 	t->no_probe = true;
@@ -1290,7 +1285,7 @@ void lmm_linear_map_kfence(struct lmm_test *t)
 		lmm_skip(t, "no allocation landed in the KFENCE pool in %d ms (%u tries)",
 			 LMM_KFENCE_TIMEOUT_MS, tries);
 #else
-	lmm_skip(t, "kernel built without CONFIG_KFENCE");
+	lmm_skip(t, LMM_SKIP_CONFIG(CONFIG_KFENCE));
 #endif
 }
 
@@ -1306,7 +1301,7 @@ void lmm_linear_map_debug_pagealloc(struct lmm_test *t)
 	if (!debug_pagealloc_enabled()) {
 		lmm_skip(t, IS_ENABLED(CONFIG_DEBUG_PAGEALLOC) ?
 			 "boot with debug_pagealloc=on" :
-			 "kernel built without CONFIG_DEBUG_PAGEALLOC");
+			 LMM_SKIP_CONFIG(CONFIG_DEBUG_PAGEALLOC));
 		return;
 	}
 	t->no_probe = true;

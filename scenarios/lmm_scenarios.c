@@ -541,7 +541,7 @@ void lmm_fresh_kthread_state(struct lmm_test *t)
 	init_completion(&f.done);
 	k = kthread_run(lmm_fresh_fn, &f, "lmm_fresh1");
 	if (IS_ERR(k)) {
-		lmm_skip(t, "cannot start a kthread (%ld)", PTR_ERR(k));
+		lmm_skip(t, LMM_SKIP_KTHREAD, PTR_ERR(k));
 		return;
 	}
 	wait_for_completion(&f.done);
@@ -1122,7 +1122,7 @@ static struct task_struct *lmm_peer_create(struct lmm_test *t, struct lmm_peer *
 	init_completion(&p->done);
 	k = kthread_create(lmm_peer_fn, p, "lmm_peer");
 	if (IS_ERR(k)) {
-		lmm_skip(t, "cannot create a kthread (%ld)", PTR_ERR(k));
+		lmm_skip(t, LMM_SKIP_KTHREAD, PTR_ERR(k));
 		return NULL;
 	}
 	kthread_bind(k, raw_smp_processor_id());
@@ -1140,7 +1140,7 @@ void lmm_per_task_state(struct lmm_test *t)
 	struct task_struct *k;
 
 	if (!lmm_may_sleep_in_section()) {
-		lmm_skip(t, "sections run with preemption disabled here (powerpc hash MMU, sparc64): cannot wait inside one");
+		lmm_skip(t, LMM_SKIP_SLEEPS);
 		return;
 	}
 	k = lmm_peer_create(t, &p);
@@ -1186,7 +1186,7 @@ void lmm_sleep_at_max_pause(struct lmm_test *t)
 	struct task_struct *k;
 
 	if (!lmm_may_sleep_in_section()) {
-		lmm_skip(t, "sections run with preemption disabled on this architecture: cannot sleep inside one");
+		lmm_skip(t, LMM_SKIP_SLEEPS);
 		return;
 	}
 	k = lmm_peer_create(t, &p);
@@ -1223,11 +1223,11 @@ void lmm_sleep_and_migrate(struct lmm_test *t)
 	int cpu, target = -1;
 
 	if (!lmm_may_sleep_in_section()) {
-		lmm_skip(t, "sections run with preemption disabled here (powerpc hash MMU, sparc64): no sleeping inside");
+		lmm_skip(t, LMM_SKIP_SLEEPS);
 		return;
 	}
 	if (!alloc_cpumask_var(&saved, GFP_KERNEL)) {
-		lmm_skip(t, "out of memory");
+		lmm_skip(t, LMM_SKIP_NOMEM);
 		return;
 	}
 	cpumask_copy(saved, current->cpus_ptr);
@@ -1406,7 +1406,7 @@ void lmm_concurrent_walks(struct lmm_test *t)
 		n = min(2 * num_online_cpus(), 8U);
 	w = kcalloc(n, sizeof(*w), GFP_KERNEL);
 	if (!w) {
-		lmm_skip(t, "out of memory");
+		lmm_skip(t, LMM_SKIP_NOMEM);
 		return;
 	}
 	t->seed = lmm_seed_base;
@@ -1532,7 +1532,7 @@ void lmm_misuse_warnings(struct lmm_test *t)
 		return;
 	}
 	if (!IS_ENABLED(CONFIG_DEBUG_VM)) {
-		lmm_skip(t, "Test requires CONFIG_DEBUG_VM=y (VM_WARN_ON_ONCE compiles away)");
+		lmm_skip(t, LMM_SKIP_CONFIG(CONFIG_DEBUG_VM) " (VM_WARN_ON_ONCE compiles away)");
 		return;
 	}
 	if (panics) {
