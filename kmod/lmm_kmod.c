@@ -163,16 +163,16 @@ static int lmm_parse_params(void)
 			}
 		}
 		for (i = 0; i < LMM_NCASES; i++)
-			if (!strcmp(tok, lmm_cases[i]->name))
+			if (!strcmp(tok, lmm_cases[i].name))
 				break;
 		if (i == LMM_NCASES) {
 			lmm_err("unknown case '%s' in cases=\n", tok);
 			ret = -EINVAL;
 			break;
 		}
-		if (idx >= 0 && idx >= (int)lmm_cases[i]->nparams) {
+		if (idx >= 0 && idx >= (int)lmm_nparams(&lmm_cases[i])) {
 			lmm_err("case '%s' has %u parameters, index %d is out of range\n",
-			       tok, lmm_cases[i]->nparams, idx);
+			       tok, lmm_nparams(&lmm_cases[i]), idx);
 			ret = -EINVAL;
 			break;
 		}
@@ -187,7 +187,7 @@ static int lmm_parse_params(void)
 enum lmm_result { LMM_PASS, LMM_FAIL, LMM_SKIP };
 
 static enum lmm_result lmm_run_one(const struct lmm_case *c,
-				   const struct lmm_param *p, int indent,
+				   const void *p, int indent,
 				   unsigned int num, const char *name,
 				   char *skip_reason)
 {
@@ -212,18 +212,19 @@ static enum lmm_result lmm_run_one(const struct lmm_case *c,
 static enum lmm_result lmm_run_param_case(const struct lmm_case *c, int only,
 					  unsigned int num)
 {
+	const struct lmm_params *ps = c->params;
 	unsigned int i, n = 0, pass = 0, fail = 0, skip = 0;
 	char desc[LMM_DESC_MAX];
 	char reason[LMM_MSG_MAX] = "all parameters skipped";
 
 	ktap(2, "KTAP version 1");
 	ktap(2, "# Subtest: %s", c->name);
-	ktap(2, "1..%u", only >= 0 ? 1 : c->nparams);
-	for (i = 0; i < c->nparams; i++) {
+	ktap(2, "1..%u", only >= 0 ? 1 : ps->count);
+	for (i = 0; i < ps->count; i++) {
 		if (only >= 0 && i != only)
 			continue;
-		c->desc(&c->params[i], desc);
-		switch (lmm_run_one(c, &c->params[i], 2, ++n, desc, reason)) {
+		ps->desc(lmm_param_at(ps, i), desc);
+		switch (lmm_run_one(c, lmm_param_at(ps, i), 2, ++n, desc, reason)) {
 		case LMM_PASS:
 			pass++;
 			break;
@@ -273,7 +274,7 @@ static int lmm_run_all(void)
 	ktap(1, "1..%u", total);
 
 	for (i = 0; i < LMM_NCASES; i++) {
-		const struct lmm_case *c = lmm_cases[i];
+		const struct lmm_case *c = &lmm_cases[i];
 		enum lmm_result res;
 
 		if (lmm_selected[i] == -2)
@@ -284,7 +285,7 @@ static int lmm_run_all(void)
 			killed = true;
 			break;
 		}
-		if (c->nparams)
+		if (c->params)
 			res = lmm_run_param_case(c, lmm_selected[i], ++n);
 		else
 			res = lmm_run_one(c, NULL, 1, ++n, c->name, NULL);
@@ -338,11 +339,11 @@ static int lmm_cases_show(struct seq_file *m, void *v)
 	unsigned int i, j;
 
 	for (i = 0; i < LMM_NCASES; i++) {
-		const struct lmm_case *c = lmm_cases[i];
+		const struct lmm_case *c = &lmm_cases[i];
 
 		seq_printf(m, "%s\n", c->name);
-		for (j = 0; j < c->nparams; j++) {
-			c->desc(&c->params[j], desc);
+		for (j = 0; j < lmm_nparams(c); j++) {
+			c->params->desc(lmm_param_at(c->params, j), desc);
 			seq_printf(m, "%s:%u %s\n", c->name, j, desc);
 		}
 	}

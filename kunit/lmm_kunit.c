@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * KUnit front end of the lazy MMU nesting test suite: each shared scenario
- * (scenarios/lmm_scenarios.c) becomes a KUnit case, parameterised ones
- * through a generator over the scenario's parameter table.
+ * (scenarios/lmm_cases.h) becomes a KUnit case of a static table,
+ * parameterised ones through a generator over the scenario's parameter
+ * set, slow ones marked KUNIT_SPEED_SLOW.
  *
  * The suite is named lazy_mmu_nesting so that it runs beside upstream's
  * lazy_mmu_mode suite (mm/tests/lazy_mmu_mode_kunit.c) in the same boot.
@@ -71,7 +72,7 @@ static void lmm_kunit_run(struct kunit *test, const struct lmm_case *c)
 	};
 
 	lmm_misuse = misuse;
-	if (c == lmm_cases[0])		/* once per run */
+	if (c == &lmm_cases[0])		/* once per run */
 		kunit_info(test, "api: %s (generation %d), arch flag: %s\n",
 			   LMM_API_NAME, LMM_API_GEN, lmm_arch_flag_name());
 	lmm_ndeferred = 0;
@@ -85,62 +86,55 @@ static void lmm_kunit_run(struct kunit *test, const struct lmm_case *c)
 #error "KUnit parameter generators without a struct kunit argument are not supported"
 #endif
 
-/* The scenario a KUnit case runs: KUnit names the case after it. */
-static const struct lmm_case *lmm_kunit_case_of(struct kunit *test)
-{
-	unsigned int i;
-
-	for (i = 0; i < LMM_NCASES; i++)
-		if (!strcmp(lmm_cases[i]->name, test->name))
-			return lmm_cases[i];
-	return NULL;
-}
-
-static void lmm_kunit_case(struct kunit *test)
-{
-	const struct lmm_case *c = lmm_kunit_case_of(test);
-
-	KUNIT_ASSERT_NOT_NULL_MSG(test, c, "no scenario named %s", test->name);
-	lmm_kunit_run(test, c);
-}
-
-/* Generator over a case's parameter table (prev == NULL: first one). */
-static const void *lmm_kunit_gen(struct kunit *test, const void *prev,
+/* Generator over a case's parameter set (prev == NULL: the first value). */
+static const void *lmm_kunit_gen(const struct lmm_params *ps, const void *prev,
 				 char *desc)
 {
-	const struct lmm_case *c = lmm_kunit_case_of(test);
-	const struct lmm_param *p = prev;
+	unsigned int i = prev ? ((const char *)prev - (const char *)ps->values) /
+				ps->size + 1 : 0;
 
-	if (!c)
+	if (i >= ps->count)
 		return NULL;
-	p = p ? p + 1 : c->params;
-	if (p >= c->params + c->nparams)
-		return NULL;
-	c->desc(p, desc);
-	return p;
+	ps->desc(lmm_param_at(ps, i), desc);
+	return lmm_param_at(ps, i);
 }
+
+/* ===== Test cases ===== */
 
 /*
- * One KUnit case per shared scenario, filled in from lmm_cases[] at init
- * (before KUnit runs the suite: at module load, or after all initcalls
- * when built in).
+ * One KUnit case per entry of scenarios/lmm_cases.h, named after it:
+ * KUNIT_CASE_ATTR() and KUNIT_CASE_PARAM_ATTR() name a case after its
+ * function, so the function bears the scenario's name, and a
+ * parameterised case gets a generator <name>_gen_params() over its
+ * parameter set.
  */
-static struct kunit_case lmm_kunit_cases[LMM_NCASES + 1];
-
-static int __init lmm_kunit_init(void)
-{
-	unsigned int i;
-
-	for (i = 0; i < LMM_NCASES; i++) {
-		lmm_kunit_cases[i].name = lmm_cases[i]->name;
-		lmm_kunit_cases[i].run_case = lmm_kunit_case;
-		lmm_kunit_cases[i].module_name = KBUILD_MODNAME;
-		if (lmm_cases[i]->nparams)
-			lmm_kunit_cases[i].generate_params = lmm_kunit_gen;
+#define LMM_KUNIT_CASE_FN(name)						\
+	static void name(struct kunit *test)				\
+	{								\
+		lmm_kunit_run(test, &lmm_cases[LMM_ID_##name]);		\
 	}
-	return 0;
-}
-module_init(lmm_kunit_init);
+#define LMM_CASE(name, ...) LMM_KUNIT_CASE_FN(name)
+#define LMM_PCASE(name, ...)						\
+	LMM_KUNIT_CASE_FN(name)						\
+	static const void *name##_gen_params(struct kunit *test,	\
+					     const void *prev, char *desc) \
+	{								\
+		return lmm_kunit_gen(&lmm_params_##name, prev, desc);	\
+	}
+#include "lmm_cases.h"
+
+/* A case flagged LMM_SLOW is KUNIT_SPEED_SLOW (kunit.py --filter). */
+#define LMM_KUNIT_ATTR(flags)						\
+	{ .speed = (flags) & LMM_SLOW ? KUNIT_SPEED_SLOW : KUNIT_SPEED_UNSET }
+
+static struct kunit_case lmm_kunit_cases[] = {
+#define LMM_CASE(name, flags)						\
+	KUNIT_CASE_ATTR(name, LMM_KUNIT_ATTR(flags)),
+#define LMM_PCASE(name, flags)						\
+	KUNIT_CASE_PARAM_ATTR(name, name##_gen_params, LMM_KUNIT_ATTR(flags)),
+#include "lmm_cases.h"
+	{}
+};
 
 /* Ties kernel warnings printed during a case to that case. */
 static int lmm_kunit_suite_init(struct kunit_suite *suite)

@@ -173,46 +173,127 @@ __printf(2, 3) void lmm_skip(struct lmm_test *t, const char *fmt, ...);
 
 /* ===== Scenario table ===== */
 
-/* Generic parameter of a parameterised case; meaning is per case. */
-struct lmm_param {
-	u32 a, b;
+/*
+ * The parameters of a parameterised case: the values it runs with, of a
+ * type of the case's own, and how each is described in KTAP (depth=17).
+ * LMM_DEFINE_PARAMS() makes them from a typed array and a typed
+ * description function; the front ends step through them untyped.
+ */
+struct lmm_params {
+	const void *values;
+	unsigned int count;
+	size_t size;		/* of one value */
+	void (*desc)(const void *value, char *buf);
 };
 
 #define LMM_DESC_MAX 48
 
+/*
+ * Defines const struct lmm_params lmm_params_<name>, the parameters of
+ * case @name: the values of @array (T @array[]), each described by
+ * @descfn(const T *value, char *buf) into LMM_DESC_MAX bytes.  The
+ * wrapper gives the front ends a function of the type they call (a cast
+ * function pointer would trip CFI); calling @descfn with a const T *
+ * checks that it takes the array's element type.
+ */
+#define LMM_DEFINE_PARAMS(name, array, descfn)				\
+	static void lmm_params_##name##_desc(const void *value, char *buf) \
+	{								\
+		typeof(&(array)[0]) v = value;				\
+									\
+		descfn(v, buf);						\
+	}								\
+	const struct lmm_params lmm_params_##name = {			\
+		.values = array, .count = ARRAY_SIZE(array),		\
+		.size = sizeof((array)[0]),				\
+		.desc = lmm_params_##name##_desc,			\
+	}
+
+/* The @i-th value of @ps (i < ps->count). */
+static inline const void *lmm_param_at(const struct lmm_params *ps,
+				       unsigned int i)
+{
+	return (const char *)ps->values + i * ps->size;
+}
+
+/* Flags of a case (lmm_cases.h). */
+#define LMM_LINK_SAFE	BIT(0)	/* calls no API helper itself: runs in a link-safe build too */
+#define LMM_ANY_START	BIT(1)	/* runs even when current does not start at E = P = 0 */
+#define LMM_SLOW	BIT(2)	/* takes a second or more (KUnit: KUNIT_SPEED_SLOW) */
+
+/* A case's function: void lmm_<name>(struct lmm_test *t) (lmm_cases.h). */
+typedef void lmm_case_fn(struct lmm_test *t);
+
 struct lmm_case {
 	const char *name;
-	void (*run)(struct lmm_test *t);
-	const struct lmm_param *params;	/* NULL: not parameterised */
-	unsigned int nparams;
-	void (*desc)(const struct lmm_param *p, char *buf);
-	/* Runs even when current does not start at E = P = 0. */
-	bool any_start_state;
-	/* Calls no API helper itself: runs in a link-safe build too. */
-	bool link_safe;
+	lmm_case_fn *run;
+	const struct lmm_params *params;	/* NULL: not parameterised */
+	unsigned int flags;			/* LMM_LINK_SAFE, ... */
 };
 
-/*
- * All cases, in run order (lmm_scenarios.c); both front ends iterate it.
- * LMM_NCASES sizes their own tables; lmm_scenarios.c checks at build time
- * that it is the number of cases there.
- */
-#define LMM_NCASES 30
-extern const struct lmm_case * const lmm_cases[];
+/* How many parameters @c runs with: 0 when it is not parameterised. */
+static inline unsigned int lmm_nparams(const struct lmm_case *c)
+{
+	return c->params ? c->params->count : 0;
+}
 
-/* The cases defined in lmm_arch.c, for lmm_cases[]. */
-extern const struct lmm_case lmm_case_arm64_pending_barriers;
-extern const struct lmm_case lmm_case_powerpc_preempt_count;
-extern const struct lmm_case lmm_case_powerpc_hash_tlb_batch;
-extern const struct lmm_case lmm_case_sparc64_preempt_count;
-extern const struct lmm_case lmm_case_sparc64_tlb_batch;
-extern const struct lmm_case lmm_case_pte_visibility;
-extern const struct lmm_case lmm_case_xen_pte_deferral;
-extern const struct lmm_case lmm_case_nested_kernel_paths;
-extern const struct lmm_case lmm_case_kernel_sections;
-extern const struct lmm_case lmm_case_alloc_faults;
-extern const struct lmm_case lmm_case_linear_map_kfence;
-extern const struct lmm_case lmm_case_linear_map_debug_pagealloc;
+/*
+ * Every case's function and a parameterised case's parameters, defined in
+ * lmm_scenarios.c or lmm_arch.c, declared from the list: one declaration
+ * each, its declarators a name and a comma per case, closed by a name
+ * that is never defined.
+ */
+#define LMM_CASE(name, ...) lmm_##name,
+#define LMM_PCASE(name, ...) lmm_##name,
+extern lmm_case_fn
+#include "lmm_cases.h"
+	lmm_case_fn_end;
+
+#define LMM_CASE(name, ...)
+#define LMM_PCASE(name, ...) lmm_params_##name,
+extern const struct lmm_params
+#include "lmm_cases.h"
+	lmm_params_end;
+
+/* Index of each case in lmm_cases[]; LMM_NCASES counts them. */
+enum lmm_case_id {
+#define LMM_CASE(name, ...) LMM_ID_##name,
+#define LMM_PCASE(name, ...) LMM_ID_##name,
+#include "lmm_cases.h"
+	LMM_NCASES
+};
+
+/* All cases, in run order (lmm_scenarios.c); both front ends iterate it. */
+extern const struct lmm_case lmm_cases[LMM_NCASES];
+
+/* ===== Skip reasons ===== */
+
+/*
+ * One wording per requirement, used by every case that has it, so that a
+ * lane's skips read (and grep) alike (a link-safe build's is
+ * LMM_UNCALLABLE_REASON, above).  A requirement of a single case is
+ * worded where that case skips.
+ */
+/* The case sleeps in a section, where lmm_may_sleep_in_section() is false. */
+#define LMM_SKIP_SLEEPS "sleeps inside a section, which this MMU forbids (sections run with preemption disabled: powerpc hash MMU, sparc64)"
+#define LMM_SKIP_NOMEM "out of memory"
+/* Format: with PTR_ERR() of what kthread_create() returned. */
+#define LMM_SKIP_KTHREAD "cannot start a kthread (%ld)"
+/* A kernel symbol a module finds through lmm_kernel_symbol() only. */
+#define LMM_SKIP_NO_SYMBOL(sym) "cannot find " sym " (needs KPROBES and KALLSYMS_ALL)"
+/* current has no mm (a kthread outside KUnit) to map user memory in. */
+#define LMM_SKIP_NO_MM "no user address space to map memory in (no mm)"
+/* !LMM_KPAGE_WRITES (lmm_arch.c): the case remaps a kernel page itself. */
+#ifdef CONFIG_SPARC64
+#define LMM_SKIP_NO_KPAGE_WRITES "a module cannot change kernel PTEs on sparc64 (flush_tlb_kernel_range() is not exported): built-in KUnit only"
+#else
+#define LMM_SKIP_NO_KPAGE_WRITES "a module cannot change kernel PTEs on powerpc book3s64 (pte_update() calls hpte_need_flush(), not exported): built-in KUnit only"
+#endif
+/* What the case watches is one architecture's (or MMU's). */
+#define LMM_SKIP_ONLY_ON(where) "only on " where
+#define LMM_SKIP_XEN_PV LMM_SKIP_ONLY_ON("x86 as a Xen PV guest") " (PTE writes deferred; native writes are immediate)"
+/* A kernel option the case needs, named as mm/kasan/kasan_test_c.c does. */
+#define LMM_SKIP_CONFIG(cfg) "Test requires " #cfg "=y"
 
 /* ===== Shared by the scenario files ===== */
 
@@ -225,12 +306,20 @@ bool lmm_check_state(struct lmm_test *t, const char *what);
 void lmm_unwind(struct lmm_test *t);
 bool lmm_may_sleep_in_section(void);
 /*
- * The start states of the parameterised context cases (idle, nested
- * section E=2, paused section E=1 P=1): parameters, description, setup.
+ * The start states of the context cases (bh_disabled, softirq, hardirq,
+ * kernel_sections): their parameters are lmm_ctx_states[], described by
+ * lmm_ctx_desc() (state=idle); lmm_ctx_setup() puts current in the
+ * case's one.
  */
-#define LMM_NCTX 3
-extern const struct lmm_param lmm_ctx_params[LMM_NCTX];
-void lmm_ctx_desc(const struct lmm_param *p, char *buf);
+enum lmm_ctx_state {
+	LMM_CTX_IDLE,		/* E=0 P=0 */
+	LMM_CTX_SECTION,	/* nested section: E=2 */
+	LMM_CTX_PAUSED,		/* paused inside a section: E=1 P=1 */
+};
+
+#define LMM_NCTX (LMM_CTX_PAUSED + 1)
+extern const enum lmm_ctx_state lmm_ctx_states[LMM_NCTX];
+void lmm_ctx_desc(const enum lmm_ctx_state *state, char *buf);
 void lmm_ctx_setup(struct lmm_test *t);
 /* Xen PV: switching a task out pauses it (one more level of P). */
 bool lmm_switch_pauses(void);

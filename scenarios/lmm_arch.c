@@ -70,11 +70,6 @@
 #else
 #define LMM_KPAGE_WRITES 1
 #endif
-#ifdef CONFIG_SPARC64
-#define LMM_NO_KPAGE_WRITES "a module cannot change kernel PTEs on sparc64 (flush_tlb_kernel_range() is not exported): built-in KUnit only"
-#else
-#define LMM_NO_KPAGE_WRITES "a module cannot change kernel PTEs on powerpc book3s64 (pte_update() calls hpte_need_flush(), not exported): built-in KUnit only"
-#endif
 
 /* ===== A kernel page the test owns ===== */
 
@@ -145,12 +140,12 @@ static int lmm_kpage_get(struct lmm_test *t, struct lmm_kpage *k)
 	k->addr = vmalloc(PAGE_SIZE);
 	k->other = alloc_page(GFP_KERNEL);
 	if (!k->addr || !k->other) {
-		lmm_skip(t, "out of memory");
+		lmm_skip(t, LMM_SKIP_NOMEM);
 		goto err;
 	}
 	k->mm = lmm_init_mm();
 	if (!k->mm) {
-		lmm_skip(t, "cannot find init_mm (needs KPROBES and KALLSYMS_ALL in a module)");
+		lmm_skip(t, LMM_SKIP_NO_SYMBOL("init_mm"));
 		goto err;
 	}
 	k->ptep = lmm_kernel_pte(k->mm, (unsigned long)k->addr);
@@ -297,7 +292,7 @@ static void lmm_defer_walk(struct lmm_test *t, const struct lmm_defer *d);
  * emits them (flag clear); writes while paused, outside sections or in
  * interrupt context are not deferred.
  */
-static void lmm_arm64_pending_barriers(struct lmm_test *t)
+void lmm_arm64_pending_barriers(struct lmm_test *t)
 {
 #ifdef CONFIG_ARM64
 	struct lmm_kpage k;
@@ -318,7 +313,7 @@ static void lmm_arm64_pending_barriers(struct lmm_test *t)
 	}
 	lmm_kpage_put(&k);
 #else
-	lmm_skip(t, "TIF_LAZY_MMU_PENDING exists only on arm64");
+	lmm_skip(t, LMM_SKIP_ONLY_ON("arm64") " (TIF_LAZY_MMU_PENDING)");
 #endif
 }
 
@@ -365,7 +360,7 @@ static void lmm_preempt_walk(struct lmm_test *t)
 	int base;
 
 	if (!IS_ENABLED(CONFIG_PREEMPT_COUNT)) {
-		lmm_skip(t, "preempt_count() is not maintained (kernel without CONFIG_PREEMPT_COUNT)");
+		lmm_skip(t, LMM_SKIP_CONFIG(CONFIG_PREEMPT_COUNT) " (preempt_count() is not maintained)");
 		return;
 	}
 	base = preempt_count();
@@ -379,21 +374,21 @@ static void lmm_preempt_walk(struct lmm_test *t)
 }
 #endif
 
-static void lmm_powerpc_preempt_count(struct lmm_test *t)
+void lmm_powerpc_preempt_count(struct lmm_test *t)
 {
 #ifdef CONFIG_PPC_BOOK3S_64
 	lmm_preempt_walk(t);
 #else
-	lmm_skip(t, "powerpc book3s64 only");
+	lmm_skip(t, LMM_SKIP_ONLY_ON("powerpc book3s64"));
 #endif
 }
 
-static void lmm_sparc64_preempt_count(struct lmm_test *t)
+void lmm_sparc64_preempt_count(struct lmm_test *t)
 {
 #ifdef CONFIG_SPARC64
 	lmm_preempt_walk(t);
 #else
-	lmm_skip(t, "sparc64 only");
+	lmm_skip(t, LMM_SKIP_ONLY_ON("sparc64"));
 #endif
 }
 
@@ -554,7 +549,7 @@ static unsigned long lmm_ppc_change(void *ctx)
 }
 #endif
 
-static void lmm_powerpc_hash_tlb_batch(struct lmm_test *t)
+void lmm_powerpc_hash_tlb_batch(struct lmm_test *t)
 {
 #if defined(CONFIG_PPC_64S_HASH_MMU) && !defined(MODULE)
 	struct lmm_kpage k;
@@ -582,9 +577,9 @@ static void lmm_powerpc_hash_tlb_batch(struct lmm_test *t)
 	preempt_enable();
 	lmm_kpage_put(&k);
 #elif defined(CONFIG_PPC_64S_HASH_MMU)
-	lmm_skip(t, "%s", LMM_NO_KPAGE_WRITES);
+	lmm_skip(t, "%s", LMM_SKIP_NO_KPAGE_WRITES);
 #else
-	lmm_skip(t, "ppc64_tlb_batch exists only on powerpc book3s64 with the hash MMU");
+	lmm_skip(t, LMM_SKIP_ONLY_ON("powerpc book3s64 with the hash MMU") " (ppc64_tlb_batch)");
 #endif
 }
 
@@ -639,7 +634,7 @@ static pte_t *lmm_user_pte_lock(struct mm_struct *mm, unsigned long addr,
 }
 #endif
 
-static void lmm_sparc64_tlb_batch(struct lmm_test *t)
+void lmm_sparc64_tlb_batch(struct lmm_test *t)
 {
 #if defined(CONFIG_SPARC64) && !defined(MODULE)
 	struct lmm_sparc_user u = { };
@@ -652,12 +647,12 @@ static void lmm_sparc64_tlb_batch(struct lmm_test *t)
 
 	u.tb = (__force struct tlb_batch __percpu *)lmm_kernel_symbol("tlb_batch");
 	if (!u.tb) {
-		lmm_skip(t, "cannot resolve the static tlb_batch (needs KPROBES and KALLSYMS_ALL)");
+		lmm_skip(t, LMM_SKIP_NO_SYMBOL("the static tlb_batch"));
 		return;
 	}
 	addr = lmm_user_map(t);
 	if (!addr) {
-		lmm_skip(t, "no user memory to change PTEs of (no mm)");
+		lmm_skip(t, LMM_SKIP_NO_MM);
 		return;
 	}
 	u.mm = current->mm;
@@ -682,7 +677,7 @@ static void lmm_sparc64_tlb_batch(struct lmm_test *t)
 #elif defined(CONFIG_SPARC64)
 	lmm_skip(t, "a module cannot change user PTEs on sparc64 (set_pte_at() calls tlb_batch_add(), not exported): built-in KUnit only");
 #else
-	lmm_skip(t, "tlb_batch exists only on sparc64");
+	lmm_skip(t, LMM_SKIP_ONLY_ON("sparc64") " (tlb_batch)");
 #endif
 }
 
@@ -691,12 +686,12 @@ static void lmm_sparc64_tlb_batch(struct lmm_test *t)
  * flush point: the PTE reads back the new value and an access through the
  * address sees the new page, while the mode may still be active.
  */
-static void lmm_pte_visibility(struct lmm_test *t)
+void lmm_pte_visibility(struct lmm_test *t)
 {
 	struct lmm_kpage k;
 
 	if (!LMM_KPAGE_WRITES) {
-		lmm_skip(t, "%s", LMM_NO_KPAGE_WRITES);
+		lmm_skip(t, "%s", LMM_SKIP_NO_KPAGE_WRITES);
 		return;
 	}
 	if (lmm_kpage_get(t, &k))
@@ -788,7 +783,7 @@ static void lmm_defer_walk(struct lmm_test *t, const struct lmm_defer *d);
  * deferral driver's walk checks all of it, at every depth and after
  * every flush point.
  */
-static void lmm_xen_pte_deferral(struct lmm_test *t)
+void lmm_xen_pte_deferral(struct lmm_test *t)
 {
 #ifdef CONFIG_X86
 	struct lmm_kpage k;
@@ -799,7 +794,7 @@ static void lmm_xen_pte_deferral(struct lmm_test *t)
 	};
 
 	if (!xen_pv_domain()) {
-		lmm_skip(t, "x86 defers PTE writes only as a Xen PV guest (native writes are immediate)");
+		lmm_skip(t, LMM_SKIP_XEN_PV);
 		return;
 	}
 	if (lmm_kpage_get(t, &k))
@@ -810,19 +805,33 @@ static void lmm_xen_pte_deferral(struct lmm_test *t)
 	preempt_enable();
 	lmm_kpage_put(&k);
 #else
-	lmm_skip(t, "PTE writes are deferred only on x86 as a Xen PV guest");
+	lmm_skip(t, LMM_SKIP_XEN_PV);
 #endif
 }
 
 /* ===== Kernel paths that open their own section ===== */
 
-static const struct lmm_param lmm_nested_kernel_paths_params[] = {
-	{ 0 }, { 1 }, { 2 }, { 3 }, { 4 },
+/* The kernel path nested_kernel_paths calls inside its section. */
+enum lmm_kernel_path {
+	LMM_PATH_VMALLOC_VFREE,
+	LMM_PATH_VMAP_VUNMAP,
+	LMM_PATH_VMAP_IN_PAUSED_SECTION,
+	LMM_PATH_ALLOC_FREE_ATOMIC,	/* the only one that never sleeps */
+	LMM_PATH_USER_MUNMAP,
+};
+
+static const enum lmm_kernel_path lmm_kernel_paths[] = {
+	LMM_PATH_VMALLOC_VFREE, LMM_PATH_VMAP_VUNMAP,
+	LMM_PATH_VMAP_IN_PAUSED_SECTION, LMM_PATH_ALLOC_FREE_ATOMIC,
+	LMM_PATH_USER_MUNMAP,
 };
 
 static const char * const lmm_path_name[] = {
-	"vmalloc_vfree", "vmap_vunmap", "vmap_in_paused_section",
-	"alloc_free_atomic", "user_munmap",
+	[LMM_PATH_VMALLOC_VFREE] = "vmalloc_vfree",
+	[LMM_PATH_VMAP_VUNMAP] = "vmap_vunmap",
+	[LMM_PATH_VMAP_IN_PAUSED_SECTION] = "vmap_in_paused_section",
+	[LMM_PATH_ALLOC_FREE_ATOMIC] = "alloc_free_atomic",
+	[LMM_PATH_USER_MUNMAP] = "user_munmap",
 };
 
 #define LMM_USER_PAGES 4
@@ -861,10 +870,12 @@ static void lmm_user_munmap(struct lmm_test *t, unsigned long addr)
 		lmm_fail(t, "user memory still readable (%#x) after munmap() inside a section", v);
 }
 
-static void lmm_nested_kernel_paths_desc(const struct lmm_param *p, char *buf)
+static void lmm_kernel_path_desc(const enum lmm_kernel_path *path, char *buf)
 {
-	snprintf(buf, LMM_DESC_MAX, "path=%s", lmm_path_name[p->a]);
+	snprintf(buf, LMM_DESC_MAX, "path=%s", lmm_path_name[*path]);
 }
+
+LMM_DEFINE_PARAMS(nested_kernel_paths, lmm_kernel_paths, lmm_kernel_path_desc);
 
 static int lmm_pte_count_fn(pte_t *pte, unsigned long addr, void *data)
 {
@@ -892,35 +903,35 @@ static void lmm_vmap_check(struct lmm_test *t, struct page *page)
  * section, called inside an outer section of the test: the outer state
  * is intact afterwards (E, P, predicate) and their change took effect.
  */
-static void lmm_nested_kernel_paths(struct lmm_test *t)
+void lmm_nested_kernel_paths(struct lmm_test *t)
 {
-	unsigned int path = ((const struct lmm_param *)t->param)->a;
+	enum lmm_kernel_path path = *(const enum lmm_kernel_path *)t->param;
 	unsigned long uaddr = 0;
 	struct page *page;
 	u8 *p;
 
-	if (path != 3 && !lmm_may_sleep_in_section()) {
-		lmm_skip(t, "this path may sleep, and sections run with preemption disabled here (powerpc hash MMU, sparc64)");
+	if (path != LMM_PATH_ALLOC_FREE_ATOMIC && !lmm_may_sleep_in_section()) {
+		lmm_skip(t, LMM_SKIP_SLEEPS);
 		return;
 	}
 	page = alloc_page(GFP_KERNEL);
 	if (!page) {
-		lmm_skip(t, "out of memory");
+		lmm_skip(t, LMM_SKIP_NOMEM);
 		return;
 	}
 	memset(page_address(page), 0x3c, PAGE_SIZE);
-	if (path == 4) {
+	if (path == LMM_PATH_USER_MUNMAP) {
 		uaddr = lmm_user_map(t);
 		if (!uaddr) {
 			__free_page(page);
-			lmm_skip(t, "no user address space to map memory in (no mm)");
+			lmm_skip(t, LMM_SKIP_NO_MM);
 			return;
 		}
 	}
 
 	lmm_do_n(t, LMM_ENABLE, 2);
 	switch (path) {
-	case 0: {
+	case LMM_PATH_VMALLOC_VFREE: {
 		struct mm_struct *mm = lmm_init_mm();
 		unsigned int n = 0, i;
 
@@ -949,17 +960,17 @@ static void lmm_nested_kernel_paths(struct lmm_test *t)
 		lmm_check_state(t, "after vfree() in a section");
 		break;
 	}
-	case 1:
+	case LMM_PATH_VMAP_VUNMAP:
 		lmm_vmap_check(t, page);
 		lmm_check_state(t, "after vmap()/vunmap() in a section");
 		break;
-	case 2:
+	case LMM_PATH_VMAP_IN_PAUSED_SECTION:
 		lmm_do(t, LMM_PAUSE);
 		lmm_vmap_check(t, page);
 		lmm_check_state(t, "after vmap()/vunmap() in a paused section");
 		lmm_do(t, LMM_RESUME);
 		break;
-	case 3: {
+	case LMM_PATH_ALLOC_FREE_ATOMIC: {
 		/*
 		 * The DEBUG_PAGEALLOC/KFENCE shape: an atomic allocation
 		 * inside a section may change the linear map.
@@ -977,7 +988,7 @@ static void lmm_nested_kernel_paths(struct lmm_test *t)
 		lmm_check_state(t, "after alloc_page()/__free_page() in a section");
 		break;
 	}
-	case 4:
+	case LMM_PATH_USER_MUNMAP:
 		lmm_user_munmap(t, uaddr);
 		break;
 	}
@@ -991,7 +1002,7 @@ static void lmm_nested_kernel_paths(struct lmm_test *t)
 /*
  * apply_to_page_range() runs its callback inside a section the kernel
  * opens and closes with its own (built-in) helpers.  Watched from the
- * callback, started from each of lmm_ctx_params' states (from idle with
+ * callback, started from each of lmm_ctx_states[] (from idle with
  * no API call of the test's own, so in a link-safe build too): the
  * kernel's enable() made the task
  * active (one level deeper when the test is in a section; nothing while
@@ -1060,25 +1071,25 @@ static int lmm_ksec_outer_fn(pte_t *pte, unsigned long addr, void *data)
 	return 0;
 }
 
-static void lmm_kernel_sections(struct lmm_test *t)
+void lmm_kernel_sections(struct lmm_test *t)
 {
-	unsigned int start = ((const struct lmm_param *)t->param)->a;
+	enum lmm_ctx_state start = *(const enum lmm_ctx_state *)t->param;
 	struct lmm_ksec k = { .t = t };
 	u8 *area;
 	int ret;
 
-	if (start && !LMM_CALLABLE) {
+	if (start != LMM_CTX_IDLE && !LMM_CALLABLE) {
 		lmm_skip(t, "%s", LMM_UNCALLABLE_REASON);
 		return;
 	}
 	k.mm = lmm_init_mm();
 	if (!k.mm) {
-		lmm_skip(t, "init_mm cannot be resolved (no kprobes/kallsyms): no kernel page range to apply to");
+		lmm_skip(t, LMM_SKIP_NO_SYMBOL("init_mm"));
 		return;
 	}
 	area = vmalloc((LMM_KSEC_PAGES + 1) * PAGE_SIZE);
 	if (!area) {
-		lmm_skip(t, "out of memory");
+		lmm_skip(t, LMM_SKIP_NOMEM);
 		return;
 	}
 	k.inner = (unsigned long)area + LMM_KSEC_PAGES * PAGE_SIZE;
@@ -1106,6 +1117,8 @@ static void lmm_kernel_sections(struct lmm_test *t)
 	lmm_unwind(t);
 	vfree(area);
 }
+
+LMM_DEFINE_PARAMS(kernel_sections, lmm_ctx_states, lmm_ctx_desc);
 
 /* ===== Linear-map changes from inside a section ===== */
 
@@ -1144,7 +1157,7 @@ static void lmm_expect_outer_intact(struct lmm_test *t, const char *when)
  * covers the one a module can drive (a failing apply_to_page_range()
  * callback).
  */
-static void lmm_alloc_faults(struct lmm_test *t)
+void lmm_alloc_faults(struct lmm_test *t)
 {
 #ifdef CONFIG_FAULT_INJECTION
 	const gfp_t gfp = GFP_NOWAIT | __GFP_NOWARN;
@@ -1153,7 +1166,7 @@ static void lmm_alloc_faults(struct lmm_test *t)
 	u8 *p = NULL;
 
 	if (!IS_ENABLED(CONFIG_FAILSLAB) || !IS_ENABLED(CONFIG_FAIL_PAGE_ALLOC)) {
-		lmm_skip(t, "kernel without CONFIG_FAILSLAB and CONFIG_FAIL_PAGE_ALLOC: allocations cannot be made to fail");
+		lmm_skip(t, LMM_SKIP_CONFIG(CONFIG_FAILSLAB) " and CONFIG_FAIL_PAGE_ALLOC=y (allocations cannot be made to fail)");
 		return;
 	}
 	for (n = 1; n <= LMM_FAULT_POINTS && !t->failures; n++) {
@@ -1199,7 +1212,7 @@ static void lmm_alloc_faults(struct lmm_test *t)
 	if (pg)
 		__free_pages(pg, 1);
 #else
-	lmm_skip(t, "kernel without CONFIG_FAULT_INJECTION: allocation failures cannot be injected (the kunit.py lane has it)");
+	lmm_skip(t, LMM_SKIP_CONFIG(CONFIG_FAULT_INJECTION) " (allocation failures cannot be injected; the kunit.py lane has it)");
 #endif
 }
 
@@ -1210,7 +1223,7 @@ static void lmm_alloc_faults(struct lmm_test *t)
  * few objects land in the KFENCE pool: each is usable at once and the
  * outer section survives.
  */
-static void lmm_linear_map_kfence(struct lmm_test *t)
+void lmm_linear_map_kfence(struct lmm_test *t)
 {
 #ifdef CONFIG_KFENCE
 	unsigned long deadline;
@@ -1221,7 +1234,7 @@ static void lmm_linear_map_kfence(struct lmm_test *t)
 		return;
 	}
 	if (!lmm_may_sleep_in_section()) {
-		lmm_skip(t, "waiting for KFENCE sleeps, and sections run with preemption disabled here (powerpc hash MMU, sparc64)");
+		lmm_skip(t, LMM_SKIP_SLEEPS);
 		return;
 	}
 	t->no_probe = true;
@@ -1252,7 +1265,7 @@ static void lmm_linear_map_kfence(struct lmm_test *t)
 		lmm_skip(t, "no allocation landed in the KFENCE pool in %d ms (%u tries)",
 			 LMM_KFENCE_TIMEOUT_MS, tries);
 #else
-	lmm_skip(t, "kernel built without CONFIG_KFENCE");
+	lmm_skip(t, LMM_SKIP_CONFIG(CONFIG_KFENCE));
 #endif
 }
 
@@ -1260,7 +1273,7 @@ static void lmm_linear_map_kfence(struct lmm_test *t)
  * DEBUG_PAGEALLOC maps a page in the linear map on allocation and unmaps
  * it on free: the seeds' case (a page allocated inside zap_pte_range()).
  */
-static void lmm_linear_map_debug_pagealloc(struct lmm_test *t)
+void lmm_linear_map_debug_pagealloc(struct lmm_test *t)
 {
 	struct page *pg;
 	u8 *va, byte;
@@ -1268,7 +1281,7 @@ static void lmm_linear_map_debug_pagealloc(struct lmm_test *t)
 	if (!debug_pagealloc_enabled()) {
 		lmm_skip(t, IS_ENABLED(CONFIG_DEBUG_PAGEALLOC) ?
 			 "boot with debug_pagealloc=on" :
-			 "kernel built without CONFIG_DEBUG_PAGEALLOC");
+			 LMM_SKIP_CONFIG(CONFIG_DEBUG_PAGEALLOC));
 		return;
 	}
 	t->no_probe = true;
@@ -1290,59 +1303,3 @@ static void lmm_linear_map_debug_pagealloc(struct lmm_test *t)
 	lmm_do_n(t, LMM_DISABLE, 2);
 	lmm_unwind(t);
 }
-
-/* ===== Case table ===== */
-
-const struct lmm_case lmm_case_arm64_pending_barriers = {
-	.name = "arm64_pending_barriers", .run = lmm_arm64_pending_barriers,
-};
-
-const struct lmm_case lmm_case_powerpc_preempt_count = {
-	.name = "powerpc_preempt_count", .run = lmm_powerpc_preempt_count,
-};
-
-const struct lmm_case lmm_case_powerpc_hash_tlb_batch = {
-	.name = "powerpc_hash_tlb_batch", .run = lmm_powerpc_hash_tlb_batch,
-};
-
-const struct lmm_case lmm_case_sparc64_preempt_count = {
-	.name = "sparc64_preempt_count", .run = lmm_sparc64_preempt_count,
-};
-
-const struct lmm_case lmm_case_sparc64_tlb_batch = {
-	.name = "sparc64_tlb_batch", .run = lmm_sparc64_tlb_batch,
-};
-
-const struct lmm_case lmm_case_pte_visibility = {
-	.name = "pte_visibility", .run = lmm_pte_visibility,
-};
-
-const struct lmm_case lmm_case_xen_pte_deferral = {
-	.name = "xen_pte_deferral", .run = lmm_xen_pte_deferral,
-};
-
-const struct lmm_case lmm_case_nested_kernel_paths = {
-	.name = "nested_kernel_paths", .run = lmm_nested_kernel_paths,
-	.params = lmm_nested_kernel_paths_params,
-	.nparams = ARRAY_SIZE(lmm_nested_kernel_paths_params),
-	.desc = lmm_nested_kernel_paths_desc,
-};
-
-const struct lmm_case lmm_case_kernel_sections = {
-	.name = "kernel_sections", .run = lmm_kernel_sections,
-	.params = lmm_ctx_params, .nparams = LMM_NCTX,
-	.desc = lmm_ctx_desc,
-	.link_safe = true,
-};
-
-const struct lmm_case lmm_case_alloc_faults = {
-	.name = "alloc_faults", .run = lmm_alloc_faults,
-};
-
-const struct lmm_case lmm_case_linear_map_kfence = {
-	.name = "linear_map_kfence", .run = lmm_linear_map_kfence,
-};
-
-const struct lmm_case lmm_case_linear_map_debug_pagealloc = {
-	.name = "linear_map_debug_pagealloc", .run = lmm_linear_map_debug_pagealloc,
-};

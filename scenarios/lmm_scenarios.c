@@ -453,7 +453,7 @@ void lmm_run_case(const struct lmm_case *c, struct lmm_test *t)
 		lmm_skip(t, "%s", lmm_untestable_reason());
 		return;
 	}
-	if (!LMM_CALLABLE && !c->link_safe) {
+	if (!LMM_CALLABLE && !(c->flags & LMM_LINK_SAFE)) {
 		lmm_skip(t, "%s", LMM_UNCALLABLE_REASON);
 		return;
 	}
@@ -462,7 +462,7 @@ void lmm_run_case(const struct lmm_case *c, struct lmm_test *t)
 	p0 = lmm_task_p(current);
 	t->e0 = e0;
 	t->p0 = p0;
-	if ((e0 || p0) && !c->any_start_state) {
+	if ((e0 || p0) && !(c->flags & LMM_ANY_START)) {
 		lmm_fail(t, "precondition: task %s/%d starts with E=%u P=%u, expected 0/0 (hypervisor: %s)%s",
 			 current->comm, task_pid_nr(current), e0, p0,
 			 lmm_hypervisor(),
@@ -485,15 +485,10 @@ void lmm_run_case(const struct lmm_case *c, struct lmm_test *t)
 	lmm_force_restore(e0, p0);
 }
 
-static const struct lmm_param *lmm_p(struct lmm_test *t)
-{
-	return t->param;
-}
-
 /* ===== Test cases: state and nesting ===== */
 
 /* A task that has never used the API is idle. */
-static void lmm_initial_state(struct lmm_test *t)
+void lmm_initial_state(struct lmm_test *t)
 {
 	lmm_check(t, "initial", 0, 0);
 }
@@ -538,7 +533,7 @@ static int lmm_fresh_fn(void *data)
  * switches, in each fork generation (a Xen PV context-switch hook that
  * resumes a task never paused breaks this: SERIES.md section 5).
  */
-static void lmm_fresh_kthread_state(struct lmm_test *t)
+void lmm_fresh_kthread_state(struct lmm_test *t)
 {
 	struct lmm_fresh f = { .depth = 0 };
 	struct task_struct *k;
@@ -546,7 +541,7 @@ static void lmm_fresh_kthread_state(struct lmm_test *t)
 	init_completion(&f.done);
 	k = kthread_run(lmm_fresh_fn, &f, "lmm_fresh1");
 	if (IS_ERR(k)) {
-		lmm_skip(t, "cannot start a kthread (%ld)", PTR_ERR(k));
+		lmm_skip(t, LMM_SKIP_KTHREAD, PTR_ERR(k));
 		return;
 	}
 	wait_for_completion(&f.done);
@@ -565,7 +560,7 @@ static void lmm_fresh_kthread_state(struct lmm_test *t)
 }
 
 /* The sequence of the summary table in the nesting patch. */
-static void lmm_documented_sequence(struct lmm_test *t)
+void lmm_documented_sequence(struct lmm_test *t)
 {
 	lmm_do(t, LMM_ENABLE);		/* arch_enter	E=1 P=0 */
 	lmm_do(t, LMM_ENABLE);		/* nothing	E=2 P=0 */
@@ -576,22 +571,30 @@ static void lmm_documented_sequence(struct lmm_test *t)
 	lmm_unwind(t);
 }
 
-static const struct lmm_param lmm_nesting_depth_params[] = {
+struct lmm_nesting_depth_param {
+	unsigned int depth;		/* enable() calls, up to 255 */
+};
+
+static const struct lmm_nesting_depth_param lmm_nesting_depths[] = {
 	{ 1 }, { 2 }, { 3 }, { 16 }, { 17 }, { 32 }, { 128 }, { 254 }, { 255 },
 };
 
-static void lmm_nesting_depth_desc(const struct lmm_param *p, char *buf)
+static void lmm_nesting_depth_desc(const struct lmm_nesting_depth_param *p,
+				   char *buf)
 {
-	snprintf(buf, LMM_DESC_MAX, "depth=%u", p->a);
+	snprintf(buf, LMM_DESC_MAX, "depth=%u", p->depth);
 }
+
+LMM_DEFINE_PARAMS(nesting_depth, lmm_nesting_depths, lmm_nesting_depth_desc);
 
 /*
  * Nest to the given depth (255 is the deepest legal level of a u8 count)
  * checking every level on the way in and out, and pause/resume at the top.
  */
-static void lmm_nesting_depth(struct lmm_test *t)
+void lmm_nesting_depth(struct lmm_test *t)
 {
-	unsigned int depth = lmm_p(t)->a;
+	const struct lmm_nesting_depth_param *p = t->param;
+	unsigned int depth = p->depth;
 
 	lmm_do_n(t, LMM_ENABLE, depth);
 	lmm_do(t, LMM_PAUSE);
@@ -600,44 +603,52 @@ static void lmm_nesting_depth(struct lmm_test *t)
 	lmm_unwind(t);
 }
 
-static const struct lmm_param lmm_pause_nesting_params[] = {
+struct lmm_pause_nesting_param {
+	unsigned int depth;		/* enable() calls first */
+	unsigned int paused;		/* then nested pause() calls */
+};
+
+static const struct lmm_pause_nesting_param lmm_pause_nestings[] = {
 	{ 0, 1 }, { 0, 2 }, { 0, 17 }, { 0, 255 },
 	{ 1, 1 }, { 1, 2 }, { 1, 17 }, { 1, 255 },
 	{ 3, 2 }, { 3, 16 }, { 255, 3 },
 };
 
-static void lmm_pause_nesting_desc(const struct lmm_param *p, char *buf)
+static void lmm_pause_nesting_desc(const struct lmm_pause_nesting_param *p,
+				   char *buf)
 {
-	snprintf(buf, LMM_DESC_MAX, "depth=%u,paused=%u", p->a, p->b);
+	snprintf(buf, LMM_DESC_MAX, "depth=%u,paused=%u", p->depth, p->paused);
 }
+
+LMM_DEFINE_PARAMS(pause_nesting, lmm_pause_nestings, lmm_pause_nesting_desc);
 
 /*
  * pause()/resume() pairs nest to the given pause depth, at enable depth 0
  * (legal: no arch call at all) or inside a section (only the outermost
  * pause leaves and only the outermost resume re-enters).
  */
-static void lmm_pause_nesting(struct lmm_test *t)
+void lmm_pause_nesting(struct lmm_test *t)
 {
-	const struct lmm_param *p = lmm_p(t);
+	const struct lmm_pause_nesting_param *p = t->param;
 	/* The counter rules, not Xen's switch hook: see sleep_at_max_pause. */
-	bool pin = lmm_switch_pauses() && p->b == U8_MAX;
+	bool pin = lmm_switch_pauses() && p->paused == U8_MAX;
 
 	if (pin)
 		preempt_disable();
-	lmm_do_n(t, LMM_ENABLE, p->a);
-	lmm_do_n(t, LMM_PAUSE, p->b);
-	lmm_do_n(t, LMM_RESUME, p->b);
+	lmm_do_n(t, LMM_ENABLE, p->depth);
+	lmm_do_n(t, LMM_PAUSE, p->paused);
+	lmm_do_n(t, LMM_RESUME, p->paused);
 	/* And once more, to see that resume() restored the same depth. */
 	lmm_do(t, LMM_PAUSE);
 	lmm_do(t, LMM_RESUME);
-	lmm_do_n(t, LMM_DISABLE, p->a);
+	lmm_do_n(t, LMM_DISABLE, p->depth);
 	lmm_unwind(t);
 	if (pin)
 		preempt_enable();
 }
 
 /* Any enable()/disable() between pause() and resume() is ignored. */
-static void lmm_calls_ignored_while_paused(struct lmm_test *t)
+void lmm_calls_ignored_while_paused(struct lmm_test *t)
 {
 	lmm_do_n(t, LMM_ENABLE, 2);
 	lmm_do(t, LMM_PAUSE);
@@ -671,14 +682,21 @@ static void lmm_calls_ignored_while_paused(struct lmm_test *t)
  */
 static const u8 lmm_bounds[] = { 0, 1, 2, 127, 128, 254, 255 };
 
-static const struct lmm_param lmm_counter_bounds_params[] = {
+struct lmm_counter_bounds_param {
+	u8 e;				/* E to reach before each P */
+};
+
+static const struct lmm_counter_bounds_param lmm_counter_bounds_es[] = {
 	{ 0 }, { 1 }, { 2 }, { 127 }, { 128 }, { 254 }, { 255 },
 };
 
-static void lmm_counter_bounds_desc(const struct lmm_param *p, char *buf)
+static void lmm_counter_bounds_desc(const struct lmm_counter_bounds_param *p,
+				    char *buf)
 {
-	snprintf(buf, LMM_DESC_MAX, "E=%u", p->a);
+	snprintf(buf, LMM_DESC_MAX, "E=%u", p->e);
 }
+
+LMM_DEFINE_PARAMS(counter_bounds, lmm_counter_bounds_es, lmm_counter_bounds_desc);
 
 /* @op, then @undo, each checked: back where it started. */
 static void lmm_do_undo(struct lmm_test *t, enum lmm_op op, enum lmm_op undo)
@@ -699,9 +717,10 @@ static void lmm_bound_calls(struct lmm_test *t, u8 e, u8 p)
 		lmm_do_undo(t, LMM_RESUME, LMM_PAUSE);
 }
 
-static void lmm_counter_bounds(struct lmm_test *t)
+void lmm_counter_bounds(struct lmm_test *t)
 {
-	u8 e = lmm_p(t)->a;
+	const struct lmm_counter_bounds_param *p = t->param;
+	u8 e = p->e;
 	/* The counter rules, not Xen's switch hook: see sleep_at_max_pause. */
 	bool pin = lmm_switch_pauses();
 	unsigned int i;
@@ -722,15 +741,22 @@ static void lmm_counter_bounds(struct lmm_test *t)
 
 /* ===== Model-driven random sequences ===== */
 
-static const struct lmm_param lmm_random_walk_params[] = {
+struct lmm_random_walk_param {
+	unsigned int seed_offset;	/* the walk's seed: lmm_seed_base + this */
+};
+
+static const struct lmm_random_walk_param lmm_random_walks[] = {
 	{ 0 }, { 1 }, { 2 }, { 3 }, { 4 }, { 5 }, { 6 }, { 7 },
 };
 
-static void lmm_random_walk_desc(const struct lmm_param *p, char *buf)
+static void lmm_random_walk_desc(const struct lmm_random_walk_param *p,
+				 char *buf)
 {
 	snprintf(buf, LMM_DESC_MAX, "seed=0x%llx",
-		 (unsigned long long)(lmm_seed_base + p->a));
+		 (unsigned long long)(lmm_seed_base + p->seed_offset));
 }
+
+LMM_DEFINE_PARAMS(random_walk, lmm_random_walks, lmm_random_walk_desc);
 
 /*
  * One step of a random walk over the four calls that never breaks the API
@@ -767,12 +793,14 @@ static void lmm_walk_step(struct lmm_test *t, struct rnd_state *rnd,
 	lmm_do(t, op);
 }
 
-static void lmm_random_walk(struct lmm_test *t)
+void lmm_random_walk(struct lmm_test *t)
 {
 	struct rnd_state rnd;
 	unsigned int i;
 
-	t->seed = lmm_seed_base + lmm_p(t)->a;
+	const struct lmm_random_walk_param *p = t->param;
+
+	t->seed = lmm_seed_base + p->seed_offset;
 	prandom_seed_state(&rnd, t->seed);
 	for (i = 0; i < lmm_walk_steps && !t->failures; i++)
 		lmm_walk_step(t, &rnd, i);
@@ -782,26 +810,31 @@ static void lmm_random_walk(struct lmm_test *t)
 /* ===== Interrupt context ===== */
 
 /* Task states a case can put current in before interrupting it. */
-const struct lmm_param lmm_ctx_params[LMM_NCTX] = {
-	{ 0 }, { 1 }, { 2 },
+const enum lmm_ctx_state lmm_ctx_states[LMM_NCTX] = {
+	LMM_CTX_IDLE, LMM_CTX_SECTION, LMM_CTX_PAUSED,
 };
 
 static const char * const lmm_ctx_state_name[] = {
-	"idle", "section", "paused",
+	[LMM_CTX_IDLE] = "idle", [LMM_CTX_SECTION] = "section",
+	[LMM_CTX_PAUSED] = "paused",
 };
 
-void lmm_ctx_desc(const struct lmm_param *p, char *buf)
+void lmm_ctx_desc(const enum lmm_ctx_state *state, char *buf)
 {
-	snprintf(buf, LMM_DESC_MAX, "state=%s", lmm_ctx_state_name[p->a]);
+	snprintf(buf, LMM_DESC_MAX, "state=%s", lmm_ctx_state_name[*state]);
 }
 
 void lmm_ctx_setup(struct lmm_test *t)
 {
-	switch (lmm_p(t)->a) {
-	case 1:		/* nested section: E=2 */
+	const enum lmm_ctx_state *state = t->param;
+
+	switch (*state) {
+	case LMM_CTX_IDLE:
+		break;
+	case LMM_CTX_SECTION:
 		lmm_do_n(t, LMM_ENABLE, 2);
 		break;
-	case 2:		/* paused inside a section: E=1 P=1 */
+	case LMM_CTX_PAUSED:
 		lmm_do(t, LMM_ENABLE);
 		lmm_do(t, LMM_PAUSE);
 		break;
@@ -963,7 +996,7 @@ static void lmm_irq_check(struct lmm_test *t, struct lmm_irq_obs *o,
 	}
 }
 
-static void lmm_bh_disabled(struct lmm_test *t)
+void lmm_bh_disabled(struct lmm_test *t)
 {
 	struct lmm_irq_obs o = { };
 
@@ -978,7 +1011,9 @@ static void lmm_bh_disabled(struct lmm_test *t)
 	lmm_unwind(t);
 }
 
-static void lmm_softirq(struct lmm_test *t)
+LMM_DEFINE_PARAMS(bh_disabled, lmm_ctx_states, lmm_ctx_desc);
+
+void lmm_softirq(struct lmm_test *t)
 {
 	struct lmm_irq_obs o = { };
 
@@ -992,7 +1027,9 @@ static void lmm_softirq(struct lmm_test *t)
 	lmm_unwind(t);
 }
 
-static void lmm_hardirq(struct lmm_test *t)
+LMM_DEFINE_PARAMS(softirq, lmm_ctx_states, lmm_ctx_desc);
+
+void lmm_hardirq(struct lmm_test *t)
 {
 	struct lmm_irq_obs o = { };
 
@@ -1006,8 +1043,10 @@ static void lmm_hardirq(struct lmm_test *t)
 	lmm_unwind(t);
 }
 
+LMM_DEFINE_PARAMS(hardirq, lmm_ctx_states, lmm_ctx_desc);
+
 /* local_irq_save() alone is not interrupt context: the helpers work. */
-static void lmm_irqs_disabled_is_task_context(struct lmm_test *t)
+void lmm_irqs_disabled_is_task_context(struct lmm_test *t)
 {
 	unsigned long flags;
 
@@ -1028,7 +1067,7 @@ static void lmm_irqs_disabled_is_task_context(struct lmm_test *t)
  * on once BH is enabled again.  Pinned so that a change is noticed; the
  * case puts the state back with a task-context disable().
  */
-static void lmm_bh_disable_misuse_leaks_enable(struct lmm_test *t)
+void lmm_bh_disable_misuse_leaks_enable(struct lmm_test *t)
 {
 	struct lmm_obs o;
 
@@ -1083,7 +1122,7 @@ static struct task_struct *lmm_peer_create(struct lmm_test *t, struct lmm_peer *
 	init_completion(&p->done);
 	k = kthread_create(lmm_peer_fn, p, "lmm_peer");
 	if (IS_ERR(k)) {
-		lmm_skip(t, "cannot create a kthread (%ld)", PTR_ERR(k));
+		lmm_skip(t, LMM_SKIP_KTHREAD, PTR_ERR(k));
 		return NULL;
 	}
 	kthread_bind(k, raw_smp_processor_id());
@@ -1095,13 +1134,13 @@ static struct task_struct *lmm_peer_create(struct lmm_test *t, struct lmm_peer *
  * the test task sleeps in a section, and its own section does not touch
  * the test task's state.
  */
-static void lmm_per_task_state(struct lmm_test *t)
+void lmm_per_task_state(struct lmm_test *t)
 {
 	struct lmm_peer p;
 	struct task_struct *k;
 
 	if (!lmm_may_sleep_in_section()) {
-		lmm_skip(t, "sections run with preemption disabled here (powerpc hash MMU, sparc64): cannot wait inside one");
+		lmm_skip(t, LMM_SKIP_SLEEPS);
 		return;
 	}
 	k = lmm_peer_create(t, &p);
@@ -1141,13 +1180,13 @@ static void lmm_per_task_state(struct lmm_test *t)
  * there, and the case fails with that evidence instead of provoking the
  * kernel's warning.  Otherwise sleep at 255 and check nothing changed.
  */
-static void lmm_sleep_at_max_pause(struct lmm_test *t)
+void lmm_sleep_at_max_pause(struct lmm_test *t)
 {
 	struct lmm_peer p;
 	struct task_struct *k;
 
 	if (!lmm_may_sleep_in_section()) {
-		lmm_skip(t, "sections run with preemption disabled on this architecture: cannot sleep inside one");
+		lmm_skip(t, LMM_SKIP_SLEEPS);
 		return;
 	}
 	k = lmm_peer_create(t, &p);
@@ -1178,17 +1217,17 @@ static void lmm_sleep_at_max_pause(struct lmm_test *t)
  * Where sleeping in a section is allowed, the state survives schedule()
  * and a migration to another CPU.
  */
-static void lmm_sleep_and_migrate(struct lmm_test *t)
+void lmm_sleep_and_migrate(struct lmm_test *t)
 {
 	cpumask_var_t saved;
 	int cpu, target = -1;
 
 	if (!lmm_may_sleep_in_section()) {
-		lmm_skip(t, "sections run with preemption disabled here (powerpc hash MMU, sparc64): no sleeping inside");
+		lmm_skip(t, LMM_SKIP_SLEEPS);
 		return;
 	}
 	if (!alloc_cpumask_var(&saved, GFP_KERNEL)) {
-		lmm_skip(t, "out of memory");
+		lmm_skip(t, LMM_SKIP_NOMEM);
 		return;
 	}
 	cpumask_copy(saved, current->cpus_ptr);
@@ -1356,7 +1395,7 @@ static bool lmm_walkers_wait(struct lmm_test *t, struct lmm_walker *w, unsigned 
 	return true;
 }
 
-static void lmm_concurrent_walks(struct lmm_test *t)
+void lmm_concurrent_walks(struct lmm_test *t)
 {
 	unsigned int n = lmm_stress_threads, i, started = 0;
 	unsigned long steps = 0, paths = 0, sleeps = 0;
@@ -1367,7 +1406,7 @@ static void lmm_concurrent_walks(struct lmm_test *t)
 		n = min(2 * num_online_cpus(), 8U);
 	w = kcalloc(n, sizeof(*w), GFP_KERNEL);
 	if (!w) {
-		lmm_skip(t, "out of memory");
+		lmm_skip(t, LMM_SKIP_NOMEM);
 		return;
 	}
 	t->seed = lmm_seed_base;
@@ -1418,18 +1457,26 @@ static void lmm_concurrent_walks(struct lmm_test *t)
 
 /* ===== Misuse warnings (opt-in) ===== */
 
-static const struct lmm_param lmm_misuse_params[] = {
+/* A call the helpers warn about, at the counter value it is misused at. */
+struct lmm_misuse_param {
+	enum lmm_op op;
+	u8 at;			/* E for enable/disable, P for pause/resume */
+};
+
+static const struct lmm_misuse_param lmm_misuses[] = {
 	{ LMM_DISABLE, 0 },	/* disable() at E == 0: E wraps to 255 */
 	{ LMM_ENABLE, 255 },	/* enable() at E == 255: E wraps to 0 */
 	{ LMM_RESUME, 0 },	/* resume() at P == 0: P wraps to 255 */
 	{ LMM_PAUSE, 255 },	/* pause() at P == 255: P wraps to 0 */
 };
 
-static void lmm_misuse_desc(const struct lmm_param *p, char *buf)
+static void lmm_misuse_desc(const struct lmm_misuse_param *p, char *buf)
 {
-	snprintf(buf, LMM_DESC_MAX, "%s_at_%c=%u", lmm_op_name[p->a],
-		 p->a == LMM_ENABLE || p->a == LMM_DISABLE ? 'E' : 'P', p->b);
+	snprintf(buf, LMM_DESC_MAX, "%s_at_%c=%u", lmm_op_name[p->op],
+		 p->op == LMM_ENABLE || p->op == LMM_DISABLE ? 'E' : 'P', p->at);
 }
+
+LMM_DEFINE_PARAMS(misuse_warnings, lmm_misuses, lmm_misuse_desc);
 
 /* VM_WARN_ON_ONCE fires once per module load: remember which did. */
 static bool lmm_misuse_fired[LMM_NR_OPS];
@@ -1472,10 +1519,10 @@ static const char *lmm_warnings_panic(unsigned int n)
  * kernel booted with panic_on_warn or with panic_on_taint covering
  * TAINT_WARN, which is checked first.
  */
-static void lmm_misuse_warnings(struct lmm_test *t)
+void lmm_misuse_warnings(struct lmm_test *t)
 {
-	const struct lmm_param *p = lmm_p(t);
-	enum lmm_op op = p->a;
+	const struct lmm_misuse_param *p = t->param;
+	enum lmm_op op = p->op;
 	/* This warning and the misuse cases' others yet to fire. */
 	const char *panics = lmm_warnings_panic(LMM_NR_OPS);
 	int warned;
@@ -1485,7 +1532,7 @@ static void lmm_misuse_warnings(struct lmm_test *t)
 		return;
 	}
 	if (!IS_ENABLED(CONFIG_DEBUG_VM)) {
-		lmm_skip(t, "Test requires CONFIG_DEBUG_VM=y (VM_WARN_ON_ONCE compiles away)");
+		lmm_skip(t, LMM_SKIP_CONFIG(CONFIG_DEBUG_VM) " (VM_WARN_ON_ONCE compiles away)");
 		return;
 	}
 	if (panics) {
@@ -1526,71 +1573,15 @@ static void lmm_misuse_warnings(struct lmm_test *t)
 
 /* ===== Case table ===== */
 
-#define LMM_DEFINE_CASE(cname)						\
-	static const struct lmm_case lmm_case_##cname = {		\
-		.name = #cname, .run = lmm_##cname,			\
-	}
-#define LMM_DEFINE_PCASE_WITH(cname, arr, descfn)			\
-	static const struct lmm_case lmm_case_##cname = {		\
-		.name = #cname, .run = lmm_##cname,			\
-		.params = arr, .nparams = ARRAY_SIZE(arr),		\
-		.desc = descfn,						\
-	}
-
-static const struct lmm_case lmm_case_initial_state = {
-	.name = "initial_state", .run = lmm_initial_state, .link_safe = true,
+#define LMM_CASE(cname, cflags)						\
+	[LMM_ID_##cname] = {						\
+		.name = #cname, .run = lmm_##cname, .flags = (cflags),	\
+	},
+#define LMM_PCASE(cname, cflags)					\
+	[LMM_ID_##cname] = {						\
+		.name = #cname, .run = lmm_##cname, .flags = (cflags),	\
+		.params = &lmm_params_##cname,				\
+	},
+const struct lmm_case lmm_cases[LMM_NCASES] = {
+#include "lmm_cases.h"
 };
-static const struct lmm_case lmm_case_fresh_kthread_state = {
-	.name = "fresh_kthread_state", .run = lmm_fresh_kthread_state,
-	.any_start_state = true, .link_safe = true,
-};
-LMM_DEFINE_CASE(documented_sequence);
-LMM_DEFINE_PCASE_WITH(nesting_depth, lmm_nesting_depth_params, lmm_nesting_depth_desc);
-LMM_DEFINE_PCASE_WITH(pause_nesting, lmm_pause_nesting_params, lmm_pause_nesting_desc);
-LMM_DEFINE_CASE(calls_ignored_while_paused);
-LMM_DEFINE_PCASE_WITH(counter_bounds, lmm_counter_bounds_params, lmm_counter_bounds_desc);
-LMM_DEFINE_PCASE_WITH(random_walk, lmm_random_walk_params, lmm_random_walk_desc);
-LMM_DEFINE_CASE(irqs_disabled_is_task_context);
-LMM_DEFINE_PCASE_WITH(bh_disabled, lmm_ctx_params, lmm_ctx_desc);
-LMM_DEFINE_PCASE_WITH(softirq, lmm_ctx_params, lmm_ctx_desc);
-LMM_DEFINE_PCASE_WITH(hardirq, lmm_ctx_params, lmm_ctx_desc);
-LMM_DEFINE_CASE(bh_disable_misuse_leaks_enable);
-LMM_DEFINE_CASE(per_task_state);
-LMM_DEFINE_CASE(sleep_and_migrate);
-LMM_DEFINE_CASE(sleep_at_max_pause);
-LMM_DEFINE_CASE(concurrent_walks);
-LMM_DEFINE_PCASE_WITH(misuse_warnings, lmm_misuse_params, lmm_misuse_desc);
-
-const struct lmm_case * const lmm_cases[] = {
-	&lmm_case_initial_state,
-	&lmm_case_fresh_kthread_state,
-	&lmm_case_documented_sequence,
-	&lmm_case_nesting_depth,
-	&lmm_case_pause_nesting,
-	&lmm_case_calls_ignored_while_paused,
-	&lmm_case_counter_bounds,
-	&lmm_case_random_walk,
-	&lmm_case_irqs_disabled_is_task_context,
-	&lmm_case_bh_disabled,
-	&lmm_case_softirq,
-	&lmm_case_hardirq,
-	&lmm_case_bh_disable_misuse_leaks_enable,
-	&lmm_case_per_task_state,
-	&lmm_case_sleep_and_migrate,
-	&lmm_case_sleep_at_max_pause,
-	&lmm_case_concurrent_walks,
-	&lmm_case_misuse_warnings,
-	&lmm_case_arm64_pending_barriers,
-	&lmm_case_powerpc_preempt_count,
-	&lmm_case_powerpc_hash_tlb_batch,
-	&lmm_case_sparc64_preempt_count,
-	&lmm_case_sparc64_tlb_batch,
-	&lmm_case_pte_visibility,
-	&lmm_case_xen_pte_deferral,
-	&lmm_case_nested_kernel_paths,
-	&lmm_case_kernel_sections,
-	&lmm_case_alloc_faults,
-	&lmm_case_linear_map_kfence,
-	&lmm_case_linear_map_debug_pagealloc,
-};
-static_assert(ARRAY_SIZE(lmm_cases) == LMM_NCASES, "LMM_NCASES (lmm.h) is not the size of lmm_cases[]");
