@@ -58,4 +58,6 @@ def start(prog: str, parse_args, argv, default_out: str):
         out = tempfile.mkdtemp(prefix=name + "-", dir=parent)
         os.chmod(out, 0o755)
     log(f"output: {out}")
+    from lmm import pipeline
+    pipeline.stop_steps_on_sigterm()
     return table, args, out

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import stat
+import signal
 import subprocess
 import sys
 import time
@@ -64,6 +65,16 @@ def terminate_all() -> None:
             p.terminate()
         except OSError:
             pass
+
+
+def stop_steps_on_sigterm() -> None:
+    """From now on a SIGTERM to this process stops the steps it runs too
+    (terminate_all()), then ends it as Ctrl-C does (KeyboardInterrupt):
+    a run killed by PID leaves no kunit.py, build or guest behind."""
+    def terminated(signum, frame):
+        terminate_all()
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, terminated)
 
 
 def _run(step: str, argv: Sequence[str], log: Optional[str] = None,

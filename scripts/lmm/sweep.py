@@ -43,7 +43,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -366,10 +365,7 @@ def main(argv=None) -> int:
     out = os.path.abspath(args.out or os.path.join(pipeline.TOP, "out", time.strftime("mutate-%Y%m%d-%H%M%S")))
     os.makedirs(out, exist_ok=True)
     log("output: %s" % out)
-    def terminated(signum, frame):
-        pipeline.terminate_all()
-        raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, terminated)
+    pipeline.stop_steps_on_sigterm()
     root = None
     pool = concurrent.futures.ThreadPoolExecutor(args.jobs)
     try:

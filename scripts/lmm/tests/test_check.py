@@ -6,6 +6,7 @@ import contextlib
 import io
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -144,6 +145,28 @@ class TestTable(unittest.TestCase):
                         self.assertIn(producer, s.after, f"{s.name} reads {a}")
 
 
+def pid_in(path: str) -> int:
+    """The PID a test's process writes into PATH, once it is there."""
+    for _ in range(200):
+        if os.path.exists(path) and os.path.getsize(path):
+            break
+        time.sleep(0.05)
+    with open(path) as f:
+        return int(f.read())
+
+
+def gone(pid: int) -> bool:
+    """PID ends within 5 s (else it is killed, and False)."""
+    for _ in range(100):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    return False
+
+
 class TestRunner(unittest.TestCase):
     def test_ktap_lines_in_table_order_with_exits_and_summaries(self):
         sh = "/bin/sh"
@@ -185,23 +208,29 @@ class TestRunner(unittest.TestCase):
             runner = check.Runner(steps, out)
             with contextlib.redirect_stderr(io.StringIO()):
                 runner.start(steps[0])
-                for _ in range(100):
-                    if os.path.exists(pidf) and os.path.getsize(pidf):
-                        break
-                    time.sleep(0.05)
-                with open(pidf) as f:
-                    child = int(f.read())
+                child = pid_in(pidf)
                 runner.stop(signal.SIGTERM)
-            for _ in range(100):
-                try:
-                    os.kill(child, 0)
-                except ProcessLookupError:
-                    break
-                time.sleep(0.05)
-            else:
-                os.kill(child, signal.SIGKILL)
-                self.fail("the step's child outlived the stop")
+            self.assertTrue(gone(child), "the step's child outlived the stop")
             runner.files.pop("parent").close()
+
+
+class TestSigtermStopsSteps(unittest.TestCase):
+    """pipeline.stop_steps_on_sigterm(), which every runner installs
+    (cli.start): a SIGTERM to a runner reaches the step it is running."""
+
+    def test_the_step_goes_with_the_runner(self):
+        with tempfile.TemporaryDirectory() as d:
+            pidf = os.path.join(d, "step.pid")
+            code = ("import sys; sys.path.insert(0, %r)\n"
+                    "from lmm import pipeline\n"
+                    "pipeline.stop_steps_on_sigterm()\n"
+                    "pipeline._run('x', ['/bin/sh', '-c', 'echo $$ > %s; exec sleep 300'], ok=None)\n"
+                    % (os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), pidf))
+            runner = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.DEVNULL)
+            step_pid = pid_in(pidf)
+            runner.terminate()
+            self.assertNotEqual(runner.wait(timeout=20), 0)
+            self.assertTrue(gone(step_pid), "the step outlived its runner's SIGTERM")
 
 
 if __name__ == "__main__":
