@@ -132,6 +132,7 @@ STEPS: Tuple[Step, ...] = (
     step("xen_pv_catches_pause_count_bug", os.path.join(T, "test_xen_pause_count.sh"),
          "{out}/xen-pause-count", uses=[DEBIAN_AMD64]),
     step("scripts_refuse_bad_options", os.path.join(T, "test_script_usage.sh")),
+    step("unsafe_input_is_data_or_refused", os.path.join(T, "test_unsafe_input.sh")),
     step("no_stale_verdict_in_reused_out", os.path.join(T, "test_stale_verdict.sh"), "{out}/stale-verdict"),
     step("bad_module_params", os.path.join(T, "test_bad_params.sh"), "{out}/bad-params", uses=[DEBIAN_AMD64]),
     step("load_cycles_100", os.path.join(T, "test_load_cycles.sh"), "{out}/load-cycles", "amd64",

@@ -45,6 +45,10 @@ def start(prog: str, parse_args, argv, default_out: str):
         print(f"{prog}: error: must run as root (apt-get, debootstrap, chroot, mounts)",
               file=sys.stderr)
         return 1
+    if args.out and ":" in args.out:
+        print(f"{prog}: error: --out: no ':' allowed (it separates the directories bound"
+              f" into the build root): {args.out}", file=sys.stderr)
+        return 2
     out = output_dir(args.out, default_out)
     log(f"output: {out}")
     return table, args, out

@@ -125,6 +125,22 @@ def _run(step: str, argv: Sequence[str], log: Optional[str] = None,
 # a link it may have planted (no process of it is left by then: its pid
 # namespace ended with it).
 
+def bindable(path: str, what: str, error=None) -> str:
+    """PATH, which goes into a colon-separated list of directories
+    (LMM_BIND, LMM_RW): one holding ':' would split into others there,
+    so it is refused, with WHAT it is (error: the exception to raise,
+    StepError by default)."""
+    if ":" in path:
+        msg = "%s: no ':' allowed in a path the build root binds in: %s" % (what, path)
+        raise (error or (lambda m: StepError("build root", m)))(msg)
+    return path
+
+
+def path_list(paths: Sequence[str]) -> str:
+    """PATHS (each bindable), once each, as LMM_BIND and LMM_RW take them."""
+    return ":".join(dict.fromkeys(bindable(p, "a directory to bind") for p in paths))
+
+
 def sandboxed() -> bool:
     return bool(os.environ.get("LMM_SANDBOX"))
 
@@ -236,10 +252,10 @@ def kunit_tool(ksrc: str, argv: Sequence[str], binds: Sequence[str], output: str
     rw: in the sandbox, the directories it writes (its build directory)."""
     ccache = os.path.join(cache_dir(), "ccache")
     os.makedirs(ccache, exist_ok=True)
-    env = {"LMM_BIND": ":".join(dict.fromkeys([ksrc] + list(binds))),
+    env = {"LMM_BIND": path_list([ksrc] + list(binds)),
            "LMM_ENV": "PATH=%s CCACHE_DIR=%s" % (KUNIT_PATH, ccache)}
     if sandboxed():
-        env["LMM_RW"] = ":".join(rw)
+        env["LMM_RW"] = path_list(rw)
     return _run("kunit.py", [script("buildroot"), "--", "/bin/sh", "-c",
                              'cd "$1" && shift && exec python3 tools/testing/kunit/kunit.py "$@"',
                              "kunit", ksrc] + list(argv), env=env, ok=None, output=output)[0]
@@ -349,7 +365,7 @@ def verdict(bind: str, args: Sequence[str], log: Optional[str] = None,
     sandbox, it writes into a directory of its own, whose files are then
     taken into the directory ARGS name (--outdir, or --merge's first)."""
     args = list(args)
-    env = {"LMM_BIND": bind}
+    env = {"LMM_BIND": bindable(bind, "the output directory")}
     moves = []
     if sandboxed():
         for i, a in enumerate(args[:-1]):
@@ -357,7 +373,7 @@ def verdict(bind: str, args: Sequence[str], log: Optional[str] = None,
                 os.makedirs(args[i + 1], exist_ok=True)
                 moves.append((sandbox_dir(os.path.join(args[i + 1], ".sandbox-verdict")), args[i + 1]))
                 args[i + 1] = moves[-1][0]
-        env["LMM_RW"] = ":".join(m[0] for m in moves)
+        env["LMM_RW"] = path_list([m[0] for m in moves])
     try:
         return _run("verdict", [script("buildroot"), "--", "python3", script("ktap-verdict")] + args,
                     log, env=env, ok=(0, 1, 4), capture=capture)

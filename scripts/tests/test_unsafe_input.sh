@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Values that would become shell syntax, split a list or hand root a
+# cache someone else controls are data or a clear refusal (issue 20,
+# items 6 and 10), before any work:
+#   - make's command-line values reach the scripts as one word each,
+#     whatever they hold (make -n, its commands split as sh would);
+#     a checkout path with a space stays one M= word;
+#   - a ':' in the cache's path or in --out is refused with a message
+#     naming it (':' separates the directories bound into the build root);
+#   - root refuses a cache that another user owns or can write.
+# A few seconds; nothing is built or booted (the refusals are asked of
+# `fetch-xen --help`, which without them only prints its usage).
+
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/scripts/tests/ktap_helpers.sh"
+tmp=$(mktemp -d) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+
+# words WANT... < COMMAND-LINE: the line splits, as sh splits it, into WANT.
+words() {
+	python3 -c 'import shlex, sys; got = shlex.split(sys.stdin.read()); want = sys.argv[1:]
+if got != want:
+    print("# got %r" % got); sys.exit(1)' "$@"
+}
+# refused WHAT CMD...: CMD fails, its error names WHAT, and it made nothing.
+refused() {
+	local what=$1 err rc
+	shift
+	err=$("$@" 2>&1 > /dev/null)
+	rc=$?
+	[ $rc -ne 0 ] && grep -qF -- "$what" <<< "$err" && return 0
+	echo "# exit $rc: $(head -n 2 <<< "$err")"
+	return 1
+}
+
+ktap_plan 9
+ktap_check "make_run_kernel_is_one_word" words scripts/run --kernel 'x;touch PWNED' amd64 'arm64;id' \
+	< <(make -s -n -C "$top" run KERNEL='x;touch PWNED' LANE='amd64 arm64;id' 2>&1)
+ktap_check "make_gate_series_is_one_word" words scripts/gate --kernel pin "a'b;c\`id\`" \
+	< <(make -s -n -C "$top" gate SERIES="a'b;c\`id\`" 2>&1)
+ktap_check "make_check_jobs_is_one_word" words scripts/check --jobs '1;id' \
+	< <(make -s -n -C "$top" check CHECK_JOBS='1;id' 2>&1)
+mkdir "$tmp/a b" && cp "$top/Makefile" "$tmp/a b/" || exit 1
+ktap_check "make_modules_path_with_space" words make -C '/k dir' "M=$tmp/a b" W=1 modules \
+	< <(make -s -n -C "$tmp/a b" modules KDIR='/k dir' W=1 MAKE=make 2>&1 | head -n1)
+
+ktap_check "cache_with_colon_refused" refused "no ':' allowed" \
+	env LMM_CACHE="$tmp/a:b" "$top/scripts/fetch-xen" --help
+ktap_check "run_out_with_colon_refused" refused "--out: no ':' allowed" \
+	"$top/scripts/run" --out "$tmp/o:ut" amd64
+ktap_check "run_out_with_colon_made_nothing" [ ! -e "$tmp/o:ut" ]
+
+if [ "$(id -u)" = 0 ]; then
+	mkdir -p "$tmp/home/.cache" && chown -R 65534 "$tmp/home" || exit 1
+	ktap_check "cache_owned_by_another_user_refused" refused "belongs to uid 65534, not root" \
+		env LMM_CACHE="$tmp/home/.cache/lazy-mmu-tests" "$top/scripts/fetch-xen" --help
+	mkdir -p "$tmp/shared/c" && chmod 777 "$tmp/shared" || exit 1
+	ktap_check "cache_writable_by_others_refused" refused "writable by its group or others" \
+		env XDG_CACHE_HOME="$tmp/shared/c" LMM_CACHE= "$top/scripts/fetch-xen" --help
+else
+	echo "ok 8 cache_owned_by_another_user_refused # SKIP needs root"
+	echo "ok 9 cache_writable_by_others_refused # SKIP needs root"
+	ktap_n=$((ktap_n + 2))
+fi
+ktap_finish
