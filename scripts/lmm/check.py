@@ -319,12 +319,21 @@ def main(argv=None) -> int:
         print("check: error: must run as root (apt-get, debootstrap, chroot)", file=sys.stderr)
         return 1
     out = os.path.abspath(args.out)
+    # One make check per output directory: a second one would wipe the
+    # first's logs and outputs while its steps read them.
+    try:
+        held = pipeline.lock(out + ".lock", wait=False)
+    except pipeline.Locked:
+        print("check: error: another check is running in %s (--out DIR for another)" % out,
+              file=sys.stderr)
+        return 1
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
     t0 = time.monotonic()
     print("KTAP version 1")
     print("1..%d" % len(steps), flush=True)
     runner = Runner(steps, out)
+    runner.held = held          # the lock, for as long as the steps run
 
     def terminated(sig, frame):
         raise Terminated()

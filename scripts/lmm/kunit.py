@@ -382,6 +382,13 @@ class Runner:
 
     def run_build(self, build: lanes.Build, chosen: List[lanes.Lane]) -> None:
         bdir = self.build_dir(build)
+        # One kunit.py at a time in a build directory (make kunit, a
+        # gate's base, a check step): two would build over each other.
+        # The gate copies it under the same lock.
+        with pipeline.lock(bdir + ".lock", why="another run of the kunit.py build %s" % build.name):
+            self.run_build_locked(build, chosen, bdir)
+
+    def run_build_locked(self, build: lanes.Build, chosen: List[lanes.Lane], bdir: str) -> None:
         started = None
         for lane in chosen:
             if lane.kind != "kunit":

@@ -9,6 +9,7 @@ lines, results.json), never by matching prose.  A failing step raises
 StepError with the step's name and its log.
 """
 
+import fcntl
 import json
 import os
 import shutil
@@ -200,6 +201,30 @@ def take_outputs(src: str, dst: str, limit: int = TAKE_LIMIT) -> List[str]:
         print("# sandbox: left out of %s (not a regular file, or too large): %s"
               % (src, " ".join(refused)), file=sys.stderr)
     return refused
+
+
+class Locked(Exception):
+    """lock(..., wait=False) on a lock someone else holds."""
+
+
+def lock(path: str, shared: bool = False, wait: bool = True, why: str = ""):
+    """An flock on PATH (made if need be), held until the returned file
+    is closed: shared for readers, exclusive for writers (lib.sh's flock
+    on the same file excludes it too).  wait=False: Locked at once if
+    someone else holds it.  WHY: said while waiting."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    f = open(path, "a")
+    mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
+    try:
+        fcntl.flock(f, mode | fcntl.LOCK_NB)
+    except BlockingIOError:
+        if not wait:
+            f.close()
+            raise Locked(path) from None
+        if why:
+            print("# waiting for %s (%s)" % (why, path), file=sys.stderr, flush=True)
+        fcntl.flock(f, mode)
+    return f
 
 
 def stage(name: str, fn, *args, **kwargs):
