@@ -131,6 +131,8 @@ STEPS: Tuple[Step, ...] = (
          "riscv64", "s390x", want=4),
     step("xen_pv_catches_pause_count_bug", os.path.join(T, "test_xen_pause_count.sh"),
          "{out}/xen-pause-count", uses=[DEBIAN_AMD64]),
+    step("init_mm_checked_before_use", os.path.join(T, "test_init_mm_check.sh"), "{out}/init-mm",
+         uses=[DEBIAN_AMD64]),
     step("scripts_refuse_bad_options", os.path.join(T, "test_script_usage.sh")),
     step("unsafe_input_is_data_or_refused", os.path.join(T, "test_unsafe_input.sh")),
     step("no_stale_verdict_in_reused_out", os.path.join(T, "test_stale_verdict.sh"), "{out}/stale-verdict"),
