@@ -296,6 +296,26 @@ def fetch_kernel(arch: str, kernel: str, log: Optional[str] = None) -> Dict[str,
     return env
 
 
+def kernel_store_lock(env: Dict[str, str]):
+    """A shared lock on the cached kernel ENV (fetch_kernel's) names, to
+    hold while its image and headers are used: fetch-kernel replaces a
+    store (another upload of the same ABI), and the cache-repair test
+    breaks one, only under the exclusive lock.  Once held, the store
+    must still be the one ENV names; StepError if not (fetch again)."""
+    store = os.path.dirname(env["KIMAGE"])
+    f = lock(store + ".lock", shared=True, why="the kernel %s being replaced or repaired" % env.get("KREL"))
+    try:
+        with open(os.path.join(store, ".version")) as v:
+            version = v.read().strip()
+        whole = os.path.getsize(env["KIMAGE"]) > 0
+    except OSError:
+        version, whole = None, False
+    if not whole or (env.get("KVER") and version != env["KVER"]):
+        f.close()
+        raise StepError("fetch kernel", "the cached kernel %s changed after it was fetched" % env.get("KREL"))
+    return f
+
+
 def fetch_xen(pin: str, log: Optional[str] = None) -> str:
     """The hypervisor image a lane's Xen pin names."""
     xen = kv(_run("fetch xen", [script("fetch-xen"), "--pin", pin], log)[1]).get("XEN")

@@ -43,6 +43,29 @@ class LockTest(unittest.TestCase):
         rc = subprocess.run(["flock", "-n", self.path, "true"]).returncode
         self.assertEqual(rc, 0)
 
+    def test_kernel_store_held_shared_and_checked_again(self):
+        store = os.path.join(self.tmp.name, "kernels", "7.3.4+deb13-amd64")
+        os.makedirs(store)
+        with open(os.path.join(store, ".version"), "w") as f:
+            f.write("7.3.4-1\n")
+        with open(os.path.join(store, "vmlinux"), "w") as f:
+            f.write("ELF")
+        env = {"KREL": "7.3.4+deb13-amd64", "KVER": "7.3.4-1", "KIMAGE": os.path.join(store, "vmlinux")}
+        held = pipeline.kernel_store_lock(env)
+        # fetch-kernel's replacement (flock on the same file) waits.
+        self.assertEqual(subprocess.run(["flock", "-n", store + ".lock", "true"]).returncode, 1)
+        held.close()
+        with open(os.path.join(store, ".version"), "w") as f:
+            f.write("7.3.4-2\n")           # another upload replaced it meanwhile
+        with self.assertRaises(pipeline.StepError):
+            pipeline.kernel_store_lock(env)
+        env["KVER"] = "7.3.4-2"
+        open(env["KIMAGE"], "w").close()    # emptied by a run killed while copying it
+        with self.assertRaises(pipeline.StepError):
+            pipeline.kernel_store_lock(env)
+        # Nothing is left holding it.
+        self.assertEqual(subprocess.run(["flock", "-n", store + ".lock", "true"]).returncode, 0)
+
     def test_second_check_in_one_out_refused(self):
         out = os.path.join(self.tmp.name, "check")
         os.makedirs(out)
