@@ -9,7 +9,9 @@
 #     a checkout path with a space stays one M= word;
 #   - a ':' in the cache's path or in --out is refused with a message
 #     naming it (':' separates the directories bound into the build root);
-#   - root refuses a cache that another user owns or can write.
+#   - root refuses a cache that another user owns or can write;
+#   - no shell file under scripts/ runs eval or sources anything but
+#     lib.sh and ktap_helpers.sh (memo files, outputs: read as data).
 # A few seconds; nothing is built or booted (the refusals are asked of
 # `fetch-xen --help`, which without them only prints its usage).
 
@@ -36,7 +38,7 @@ refused() {
 	return 1
 }
 
-ktap_plan 9
+ktap_plan 10
 ktap_check "make_run_kernel_is_one_word" words scripts/run --kernel 'x;touch PWNED' amd64 'arm64;id' \
 	< <(make -s -n -C "$top" run KERNEL='x;touch PWNED' LANE='amd64 arm64;id' 2>&1)
 ktap_check "make_gate_series_is_one_word" words scripts/gate --kernel pin "a'b;c\`id\`" \
@@ -65,4 +67,34 @@ else
 	echo "ok 9 cache_writable_by_others_refused # SKIP needs root"
 	ktap_n=$((ktap_n + 2))
 fi
+# no_eval: no eval, and no '.'/source of a file but the two helpers,
+# in any shell file under scripts/ (comment lines apart).
+no_eval() {
+	python3 - "$top/scripts" <<'EOP'
+import os, re, sys
+bad = []
+for d, _, files in os.walk(sys.argv[1]):
+    for name in files:
+        path = os.path.join(d, name)
+        try:
+            with open(path, errors="replace") as f:
+                lines = f.read().splitlines()
+        except OSError:
+            continue
+        if not lines or not (re.match(r"#!.*\b(ba)?sh\b", lines[0]) or
+                             any("shellcheck shell=" in l for l in lines[:5])):
+            continue
+        for n, line in enumerate(lines, 1):
+            code = line.strip()
+            if code.startswith("#"):
+                continue
+            m = re.match(r"(?:.*[;&|(]\s*)?(eval|source|\.)\s+(.+)$", code)
+            if m and (m.group(1) != "." or not re.search(r"/(lib|ktap_helpers)\.sh\"?(\s*\|\|.*)?$", m.group(2))):
+                bad.append("%s:%d: %s" % (os.path.relpath(path, sys.argv[1]), n, code))
+for b in bad[:5]:
+    print("# " + b)
+sys.exit(1 if bad else 0)
+EOP
+}
+ktap_check "no eval or sourced data in scripts/" no_eval
 ktap_finish
