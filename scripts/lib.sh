@@ -31,11 +31,11 @@ usage_error() { printf '%s: %s\n' "${0##*/}" "$*" >&2; usage >&2; exit 2; }
 # (/tmp) with what follows root's.  Says why not on stderr.
 lmm_trusted_path() {
 	local path p c owner mode
-	local -a parts
+	local -a lmm_comps
 	for path in "$1" "$(realpath -m -- "$1")"; do
-		IFS=/ read -ra parts <<< "${path#/}"
+		IFS=/ read -ra lmm_comps <<< "${path#/}"
 		p=
-		for c in '' "${parts[@]}"; do
+		for c in '' "${lmm_comps[@]}"; do
 			[ -n "$c" ] || [ -z "$p" ] || continue
 			p=${p%/}/$c
 			[ -e "$p" ] || [ -L "$p" ] || break
