@@ -24,6 +24,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from typing import Dict, List, Optional
 
@@ -163,10 +164,19 @@ def tcg_wrappers(root: str, table: lanes.Table) -> None:
                 "done\n"
                 "exec /usr/bin/%s \"$@\"\n" % q)
         path = os.path.join(d, q)
-        with open(path + ".tmp", "w") as f:
+        try:
+            with open(path) as f:
+                if f.read() == text:
+                    continue        # as it is: never rewritten under a running kunit.py
+        except OSError:
+            pass
+        # A temporary name of its own: two runs writing at once never
+        # share (and rename) one half-written file.
+        fd, tmp = tempfile.mkstemp(prefix="." + q + ".", dir=d)
+        with os.fdopen(fd, "w") as f:
             f.write(text)
-        os.chmod(path + ".tmp", 0o755)
-        os.replace(path + ".tmp", path)
+        os.chmod(tmp, 0o755)
+        os.replace(tmp, path)
 
 
 def kunit_console(kunit_log: str, console: str, mmu: str) -> None:
