@@ -278,7 +278,7 @@ def kunit_tool(ksrc: str, argv: Sequence[str], binds: Sequence[str], output: str
     ccache = os.path.join(cache_dir(), "ccache")
     os.makedirs(ccache, exist_ok=True)
     env = {"LMM_BIND": path_list([ksrc] + list(binds)),
-           "LMM_ENV": "PATH=%s CCACHE_DIR=%s" % (KUNIT_PATH, ccache)}
+           "LMM_ENV": "PATH=%s\nCCACHE_DIR=%s" % (KUNIT_PATH, ccache)}
     if sandboxed():
         env["LMM_RW"] = path_list(rw)
     return _run("kunit.py", [script("buildroot"), "--", "/bin/sh", "-c",

@@ -10,6 +10,7 @@
 #   - a ':' in the cache's path or in --out is refused with a message
 #     naming it (':' separates the directories bound into the build root);
 #   - root refuses a cache that another user owns or can write;
+#   - LMM_ENV values (one NAME=VALUE a line) reach the build root whole;
 #   - no shell file under scripts/ runs eval or sources anything but
 #     lib.sh and ktap_helpers.sh (memo files, outputs: read as data).
 # A few seconds; nothing is built or booted (the refusals are asked of
@@ -38,7 +39,7 @@ refused() {
 	return 1
 }
 
-ktap_plan 10
+ktap_plan 11
 ktap_check "make_run_kernel_is_one_word" words scripts/run --kernel 'x;touch PWNED' amd64 'arm64;id' \
 	< <(make -s -n -C "$top" run KERNEL='x;touch PWNED' LANE='amd64 arm64;id' 2>&1)
 ktap_check "make_gate_series_is_one_word" words scripts/gate --kernel pin "a'b;c\`id\`" \
@@ -97,4 +98,11 @@ sys.exit(1 if bad else 0)
 EOP
 }
 ktap_check "no eval or sourced data in scripts/" no_eval
+# env_value_is_one_word: a LMM_ENV value with spaces and a glob reaches
+# the command as it is (a cache path with a space in CCACHE_DIR=).
+env_value_is_one_word() {
+	# shellcheck disable=SC2016
+	[ "$(LMM_ENV=$'LMM_T=a b *\nLMM_U=c' "$top/scripts/buildroot" -- sh -c 'echo "$LMM_T|$LMM_U"')" = 'a b *|c' ]
+}
+ktap_check "LMM_ENV values stay whole in the build root" env_value_is_one_word
 ktap_finish
