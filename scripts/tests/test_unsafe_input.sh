@@ -11,6 +11,7 @@
 #     naming it (':' separates the directories bound into the build root);
 #   - root refuses a cache that another user owns or can write;
 #   - LMM_ENV values (one NAME=VALUE a line) reach the build root whole;
+#   - a sandboxed command inherits no open file of its caller's;
 #   - no shell file under scripts/ runs eval or sources anything but
 #     lib.sh and ktap_helpers.sh (memo files, outputs: read as data).
 # A few seconds; nothing is built or booted (the refusals are asked of
@@ -39,7 +40,7 @@ refused() {
 	return 1
 }
 
-ktap_plan 11
+ktap_plan 12
 ktap_check "make_run_kernel_is_one_word" words scripts/run --kernel 'x;touch PWNED' amd64 'arm64;id' \
 	< <(make -s -n -C "$top" run KERNEL='x;touch PWNED' LANE='amd64 arm64;id' 2>&1)
 ktap_check "make_gate_series_is_one_word" words scripts/gate --kernel pin "a'b;c\`id\`" \
@@ -105,4 +106,19 @@ env_value_is_one_word() {
 	[ "$(LMM_ENV=$'LMM_T=a b *\nLMM_U=c' "$top/scripts/buildroot" -- sh -c 'echo "$LMM_T|$LMM_U"')" = 'a b *|c' ]
 }
 ktap_check "LMM_ENV values stay whole in the build root" env_value_is_one_word
+# sandbox_fds: a sandboxed command holds no descriptor of its caller's
+# (here a file the caller opened for writing), and the build root's
+# lock (7) only read-only.
+sandbox_fds() {
+	local got
+	# shellcheck disable=SC2016
+	got=$( { LMM_SANDBOX=1 "$top/scripts/buildroot" -- sh -c \
+		'for f in /proc/self/fd/*; do echo "${f##*/} $(readlink "$f")"; done; [ -w /proc/self/fd/7 ] && echo "7 writable"' \
+		< /dev/null; } 5>> "$tmp/open-for-writing" 2>&1)
+	if grep -q -e open-for-writing -e '^7 writable' -e '^5 ' <<< "$got" || ! grep -q '^7 .*\.lock$' <<< "$got"; then
+		echo "# sandbox descriptors: $(paste -sd' ' <<< "$got")"
+		return 1
+	fi
+}
+ktap_check "the sandbox inherits only stdio and a read-only lock" sandbox_fds
 ktap_finish
