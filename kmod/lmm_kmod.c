@@ -56,6 +56,10 @@ static bool misuse;
 module_param(misuse, bool, 0444);
 MODULE_PARM_DESC(misuse, "also run misuse_warnings: provokes 4 VM_WARN_ON_ONCE warnings on CONFIG_DEBUG_VM kernels, skipped where a warning panics: panic_on_warn, panic_on_taint with TAINT_WARN (default N)");
 
+static char *init_mm_symbol;
+module_param(init_mm_symbol, charp, 0444);
+MODULE_PARM_DESC(init_mm_symbol, "the kallsyms name taken for init_mm (default init_mm; another, e.g. init_task, shows the check that refuses a wrong one)");
+
 static bool run = true;
 module_param(run, bool, 0444);
 MODULE_PARM_DESC(run, "run the cases at load time (default Y)");
@@ -124,6 +128,8 @@ static int lmm_parse_params(void)
 	}
 	lmm_stress_ms = duration_ms;
 	lmm_misuse = misuse;
+	if (init_mm_symbol && *init_mm_symbol)
+		lmm_init_mm_symbol = init_mm_symbol;
 
 	if (seed) {
 		u64 v;

@@ -351,6 +351,7 @@ extern unsigned int lmm_walk_steps;
 extern unsigned int lmm_stress_threads;	/* 0: two per online CPU, up to 8 */
 extern unsigned int lmm_stress_ms;
 extern bool lmm_misuse;			/* run the misuse cases (opt-in) */
+extern const char *lmm_init_mm_symbol;	/* kallsyms name of init_mm (module) */
 
 /* Address of a kernel symbol a module cannot link against, or NULL. */
 void *lmm_kernel_symbol(const char *name);

@@ -32,8 +32,9 @@
  *   the stale hash-table entry keeps translating until the flush.
  *
  * Kernel PTEs are found through init_mm, which is not exported to modules:
- * built-in code uses it directly, a module resolves it (lmm_kernel_symbol())
- * and checks it maps a vmalloc page correctly before use.
+ * built-in code uses it directly, a module resolves it (lmm_kernel_symbol()),
+ * checks it is init_mm (lmm_init_mm()) and that it maps a vmalloc page
+ * correctly before use.
  * (init_task.active_mm is not it: the idle task borrows user mms.)
  *
  * On powerpc book3s64 every PTE update (pte_update()) calls
@@ -82,12 +83,48 @@ struct lmm_kpage {
 	pte_t other_pte;
 };
 
-static struct mm_struct *lmm_init_mm(void)
+/* The kernel's top-level page table, as kallsyms names it. */
+#ifdef CONFIG_X86_64
+#define LMM_KERNEL_PGD "init_top_pgt"
+#else
+#define LMM_KERNEL_PGD "swapper_pg_dir"
+#endif
+
+/*
+ * init_mm.  A module finds it through kallsyms and checks it before
+ * anything walks page tables from it: apply_to_page_range() allocates
+ * missing tables, so a wrong pointer would corrupt memory on a real
+ * machine.  Its pgd, read with the nofault accessor (a wrong address
+ * fails here, not in a walk), must be the kernel's top-level table,
+ * which kallsyms names too: mm/init-mm.c sets init_mm.pgd to
+ * swapper_pg_dir (init_top_pgt on x86_64) and no other mm has it.
+ * Without that symbol nothing independent tells, and the cases skip.
+ * (init_task.active_mm is no reference: the idle task borrows user mms.)
+ * NULL, with the reason in *why, otherwise.
+ */
+const char *lmm_init_mm_symbol = "init_mm";
+
+static struct mm_struct *lmm_init_mm(const char **why)
 {
 #ifndef MODULE
+	*why = NULL;
 	return &init_mm;
 #else
-	return lmm_kernel_symbol("init_mm");
+	struct mm_struct *mm = lmm_kernel_symbol(lmm_init_mm_symbol);
+	pgd_t *top = lmm_kernel_symbol(LMM_KERNEL_PGD);
+	pgd_t *pgd;
+
+	*why = "cannot find init_mm and " LMM_KERNEL_PGD " (needs KPROBES and KALLSYMS_ALL in a module)";
+	if (!mm || !top)
+		return NULL;
+	*why = "the init_mm kallsyms names cannot be read: not used";
+	if (copy_from_kernel_nofault(&pgd, &mm->pgd, sizeof(pgd)))
+		return NULL;
+	*why = "the init_mm kallsyms names has a pgd other than " LMM_KERNEL_PGD ": not init_mm, not used";
+	if (pgd != top)
+		return NULL;
+	*why = NULL;
+	return mm;
 #endif
 }
 
@@ -136,6 +173,8 @@ static void lmm_fill(void *p, u8 v)
 
 static int lmm_kpage_get(struct lmm_test *t, struct lmm_kpage *k)
 {
+	const char *why;
+
 	memset(k, 0, sizeof(*k));
 	k->addr = vmalloc(PAGE_SIZE);
 	k->other = alloc_page(GFP_KERNEL);
@@ -143,9 +182,9 @@ static int lmm_kpage_get(struct lmm_test *t, struct lmm_kpage *k)
 		lmm_skip(t, LMM_SKIP_NOMEM);
 		goto err;
 	}
-	k->mm = lmm_init_mm();
+	k->mm = lmm_init_mm(&why);
 	if (!k->mm) {
-		lmm_skip(t, LMM_SKIP_NO_SYMBOL("init_mm"));
+		lmm_skip(t, "%s", why);
 		goto err;
 	}
 	k->ptep = lmm_kernel_pte(k->mm, (unsigned long)k->addr);
@@ -932,7 +971,8 @@ void lmm_nested_kernel_paths(struct lmm_test *t)
 	lmm_do_n(t, LMM_ENABLE, 2);
 	switch (path) {
 	case LMM_PATH_VMALLOC_VFREE: {
-		struct mm_struct *mm = lmm_init_mm();
+		const char *why;
+		struct mm_struct *mm = lmm_init_mm(&why);
 		unsigned int n = 0, i;
 
 		p = vmalloc(4 * PAGE_SIZE);
@@ -1075,6 +1115,7 @@ void lmm_kernel_sections(struct lmm_test *t)
 {
 	enum lmm_ctx_state start = *(const enum lmm_ctx_state *)t->param;
 	struct lmm_ksec k = { .t = t };
+	const char *why;
 	u8 *area;
 	int ret;
 
@@ -1082,9 +1123,9 @@ void lmm_kernel_sections(struct lmm_test *t)
 		lmm_skip(t, "%s", LMM_UNCALLABLE_REASON);
 		return;
 	}
-	k.mm = lmm_init_mm();
+	k.mm = lmm_init_mm(&why);
 	if (!k.mm) {
-		lmm_skip(t, LMM_SKIP_NO_SYMBOL("init_mm"));
+		lmm_skip(t, "no kernel page range to apply to: %s", why);
 		return;
 	}
 	area = vmalloc((LMM_KSEC_PAGES + 1) * PAGE_SIZE);

@@ -23,6 +23,47 @@ log()  { printf '# %s\n' "$*" >&2; }
 die()  { printf '%s: error: %s\n' "${0##*/}" "$*" >&2; exit "${2:-1}"; }
 usage_error() { printf '%s: %s\n' "${0##*/}" "$*" >&2; usage >&2; exit 2; }
 
+# lmm_trusted_path DIR: whether nobody but root can change what DIR is
+# (for root: a cache under another user's $HOME or XDG_CACHE_HOME could
+# be swapped under it, or planted with files root then runs or unpacks):
+# every directory from / down to DIR, as named and as resolved (the part
+# that exists so far), is root's and writable by no one else, or sticky
+# (/tmp) with what follows root's.  Says why not on stderr.
+lmm_trusted_path() {
+	local path p c owner mode
+	local -a lmm_comps
+	for path in "$1" "$(realpath -m -- "$1")"; do
+		IFS=/ read -ra lmm_comps <<< "${path#/}"
+		p=
+		for c in '' "${lmm_comps[@]}"; do
+			[ -n "$c" ] || [ -z "$p" ] || continue
+			p=${p%/}/$c
+			[ -e "$p" ] || [ -L "$p" ] || break
+			[ ! -L "$p" ] || continue	# a link itself: its directory decides
+			read -r owner mode < <(stat -c '%u %a' -- "$p") || return 1
+			if [ "$owner" != 0 ]; then
+				echo "$p belongs to uid $owner, not root" >&2
+				return 1
+			fi
+			if [ $((8#$mode & 8#022)) -ne 0 ] && [ $((8#$mode & 8#1000)) -eq 0 ]; then
+				echo "$p is writable by its group or others (mode $mode)" >&2
+				return 1
+			fi
+		done
+	done
+}
+
+# Colon-separated lists of paths (LMM_BIND, LMM_RW, LMM_OVERLAY) carry
+# the checkout and the cache: neither may hold a ':'.  Root trusts only
+# a cache that root alone controls.
+case $LMM_TOP$LMM_CACHE in
+*:*) die "no ':' allowed in the checkout's path ($LMM_TOP) or the cache's (LMM_CACHE=$LMM_CACHE): it separates the directories bound into the build root" ;;
+esac
+if [ "$(id -u)" = 0 ]; then
+	lmm_why=$(lmm_trusted_path "$LMM_CACHE" 2>&1) ||
+		die "the cache $LMM_CACHE is not safe for root: $lmm_why (set LMM_CACHE to a directory only root can write)"
+fi
+
 # stage NAME CMD...: run a step and print how long it took.
 stage() {
 	local name=$1 t0 rc

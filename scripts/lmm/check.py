@@ -131,7 +131,11 @@ STEPS: Tuple[Step, ...] = (
          "riscv64", "s390x", want=4),
     step("xen_pv_catches_pause_count_bug", os.path.join(T, "test_xen_pause_count.sh"),
          "{out}/xen-pause-count", uses=[DEBIAN_AMD64]),
+    step("init_mm_checked_before_use", os.path.join(T, "test_init_mm_check.sh"), "{out}/init-mm",
+         uses=[DEBIAN_AMD64]),
     step("scripts_refuse_bad_options", os.path.join(T, "test_script_usage.sh")),
+    step("unsafe_input_is_data_or_refused", os.path.join(T, "test_unsafe_input.sh")),
+    step("no_stale_verdict_in_reused_out", os.path.join(T, "test_stale_verdict.sh"), "{out}/stale-verdict"),
     step("bad_module_params", os.path.join(T, "test_bad_params.sh"), "{out}/bad-params", uses=[DEBIAN_AMD64]),
     step("load_cycles_100", os.path.join(T, "test_load_cycles.sh"), "{out}/load-cycles", "amd64",
          uses=[DEBIAN_AMD64]),
@@ -145,6 +149,8 @@ STEPS: Tuple[Step, ...] = (
          after=["deb_dkms_build_install", "mutants_all_killed"]),
     step("ci_outputs_consumers", os.path.join(T, "test_ci_outputs.py"), "{out}/run", "{out}/kunit",
          "{out}/faults/guest_panic_mid_run", after=["run_amd64_arm64", "kunit_lane_x86_64", "runner_faults"]),
+    # A cache of its own, cold: two runs and a gate at once (about 10 min).
+    step("concurrent_runs_cold_cache", os.path.join(T, "test_concurrent_runs.sh"), "{out}/concurrent"),
     step("checkpatch_no_tree", os.path.join(T, "test_checkpatch.sh")),
     step("shellcheck_clean", os.path.join(T, "test_shellcheck.sh")),
 )
@@ -330,12 +336,21 @@ def main(argv=None) -> int:
         print("check: error: must run as root (apt-get, debootstrap, chroot)", file=sys.stderr)
         return 1
     out = os.path.abspath(args.out)
+    # One make check per output directory: a second one would wipe the
+    # first's logs and outputs while its steps read them.
+    try:
+        held = pipeline.lock(out + ".lock", wait=False)
+    except pipeline.Locked:
+        print("check: error: another check is running in %s (--out DIR for another)" % out,
+              file=sys.stderr)
+        return 1
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
     t0 = time.monotonic()
     print("KTAP version 1")
     print("1..%d" % len(steps), flush=True)
     runner = Runner(steps, out)
+    runner.held = held          # the lock, for as long as the steps run
 
     def terminated(sig, frame):
         raise Terminated()

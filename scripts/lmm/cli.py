@@ -33,9 +33,7 @@ def log(msg: str) -> None:
 def start(prog: str, parse_args, argv, default_out: str):
     """What a runner does first: read the lane table, parse ARGV with
     parse_args(argv, table), insist on root, make the output directory
-    (args.out, or a new directory named DEFAULT_OUT, with its strftime
-    fields, and a unique suffix).  (table, args, out),
-    or an exit status to return."""
+    (output_dir).  (table, args, out), or an exit status to return."""
     from lmm import lanes          # not every executable needs the table
     try:
         table = lanes.load()
@@ -47,17 +45,39 @@ def start(prog: str, parse_args, argv, default_out: str):
         print(f"{prog}: error: must run as root (apt-get, debootstrap, chroot, mounts)",
               file=sys.stderr)
         return 1
-    if args.out:
-        out = os.path.abspath(args.out)
-        os.makedirs(out, exist_ok=True)
-    else:
-        # Unique, even for two runs started in the same second: no run
-        # ever reads another's results.
-        parent, name = os.path.split(time.strftime(default_out))
-        os.makedirs(parent, exist_ok=True)
-        out = tempfile.mkdtemp(prefix=name + "-", dir=parent)
-        os.chmod(out, 0o755)
+    if args.out and ":" in args.out:
+        print(f"{prog}: error: --out: no ':' allowed (it separates the directories bound"
+              f" into the build root): {args.out}", file=sys.stderr)
+        return 2
+    out = output_dir(args.out, default_out)
     log(f"output: {out}")
     from lmm import pipeline
     pipeline.stop_steps_on_sigterm()
     return table, args, out
+
+
+# What a run writes at the top of its output directory (ktap-verdict's
+# files, merged over its lanes).
+VERDICT_FILES = ("results.ktap", "results.json", "junit.xml", "results.kcidb.json")
+
+
+def output_dir(out, default_out: str) -> str:
+    """The output directory: OUT (made if need be), or a new directory
+    named DEFAULT_OUT, with its strftime fields, and a unique suffix
+    (two runs started in the same second never share one).  A reused
+    OUT loses its verdict files first: a run that fails before it
+    writes its own never leaves an earlier run's verdict in place."""
+    if out:
+        out = os.path.abspath(out)
+        os.makedirs(out, exist_ok=True)
+        for name in VERDICT_FILES:
+            try:
+                os.remove(os.path.join(out, name))
+            except FileNotFoundError:
+                pass
+        return out
+    parent, name = os.path.split(time.strftime(default_out))
+    os.makedirs(parent, exist_ok=True)
+    out = tempfile.mkdtemp(prefix=name + "-", dir=parent)
+    os.chmod(out, 0o755)
+    return out

@@ -24,10 +24,11 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from typing import Dict, List, Optional
 
-from lmm import lanes, pipeline, report
+from lmm import lanes, pipeline, qemu, report
 from lmm.cli import Parser, log, start
 from lmm.pipeline import StepError, stage
 
@@ -163,10 +164,19 @@ def tcg_wrappers(root: str, table: lanes.Table) -> None:
                 "done\n"
                 "exec /usr/bin/%s \"$@\"\n" % q)
         path = os.path.join(d, q)
-        with open(path + ".tmp", "w") as f:
+        try:
+            with open(path) as f:
+                if f.read() == text:
+                    continue        # as it is: never rewritten under a running kunit.py
+        except OSError:
+            pass
+        # A temporary name of its own: two runs writing at once never
+        # share (and rename) one half-written file.
+        fd, tmp = tempfile.mkstemp(prefix="." + q + ".", dir=d)
+        with os.fdopen(fd, "w") as f:
             f.write(text)
-        os.chmod(path + ".tmp", 0o755)
-        os.replace(path + ".tmp", path)
+        os.chmod(tmp, 0o755)
+        os.replace(tmp, path)
 
 
 def kunit_console(kunit_log: str, console: str, mmu: str) -> None:
@@ -175,14 +185,19 @@ def kunit_console(kunit_log: str, console: str, mmu: str) -> None:
     LMM-DONE when KUnit's closing line is there (the kernel ran every
     suite to the end); the MMU that ran, named from the kernel log as the
     VM runner's guest does from /proc/cpuinfo (case guest:mmu)."""
-    with open(kunit_log, errors="replace") as f:
-        lines = f.read().splitlines()
+    with open(kunit_log, "rb") as f:
+        data = f.read(qemu.CONSOLE_LIMIT + 1)
+    over = len(data) > qemu.CONSOLE_LIMIT
+    lines = data[:qemu.CONSOLE_LIMIT].decode("utf-8", errors="replace").splitlines()
     start = next((i for i, l in enumerate(lines)
                   if l.startswith("[") and "] Starting KUnit Kernel" in l), None)
     body = lines[start:] if start is not None else []
+    if over:        # bounded as scripts/boot bounds a console; never complete
+        body = body[:-1] + ["LMM-RUNNER-ERROR kunit.py's log passed %d MiB: the rest was not read"
+                            % (qemu.CONSOLE_LIMIT >> 20)]
     out = ["LMM-BEGIN kunit"] + body + ["LMM-END kunit rc=0"]
     text = [report.unstamp(l) for l in body]     # the boots run with printk.time=1
-    if any(l.startswith("# Totals: ") for l in text):
+    if not over and any(l.startswith("# Totals: ") for l in text):
         out.append("LMM-DONE")
     if mmu:
         if any("hash-mmu: Initializing hash mmu" in l for l in text):
@@ -318,8 +333,8 @@ class Runner:
         kjson = os.path.join(d, "kunit.json")
         if rc and not (os.path.exists(kjson) and os.path.getsize(kjson)):
             self.broken = True
-        with open(os.path.join(d, "kunit.log"), errors="replace") as f:
-            return "Starting KUnit Kernel" in f.read()
+        with open(os.path.join(d, "kunit.log"), "rb") as f:
+            return b"Starting KUnit Kernel" in f.read(qemu.CONSOLE_LIMIT)
 
     def kmod_initrd(self, build: lanes.Build, bdir: str, d: str) -> str:
         """The plain module built against BUILD's tree, in an initramfs."""
@@ -377,6 +392,13 @@ class Runner:
 
     def run_build(self, build: lanes.Build, chosen: List[lanes.Lane]) -> None:
         bdir = self.build_dir(build)
+        # One kunit.py at a time in a build directory (make kunit, a
+        # gate's base, a check step): two would build over each other.
+        # The gate copies it under the same lock.
+        with pipeline.lock(bdir + ".lock", why="another run of the kunit.py build %s" % build.name):
+            self.run_build_locked(build, chosen, bdir)
+
+    def run_build_locked(self, build: lanes.Build, chosen: List[lanes.Lane], bdir: str) -> None:
         started = None
         for lane in chosen:
             if lane.kind != "kunit":

@@ -9,6 +9,7 @@ lines, results.json), never by matching prose.  A failing step raises
 StepError with the step's name and its log.
 """
 
+import fcntl
 import json
 import os
 import shutil
@@ -136,6 +137,22 @@ def _run(step: str, argv: Sequence[str], log: Optional[str] = None,
 # a link it may have planted (no process of it is left by then: its pid
 # namespace ended with it).
 
+def bindable(path: str, what: str, error=None) -> str:
+    """PATH, which goes into a colon-separated list of directories
+    (LMM_BIND, LMM_RW): one holding ':' would split into others there,
+    so it is refused, with WHAT it is (error: the exception to raise,
+    StepError by default)."""
+    if ":" in path:
+        msg = "%s: no ':' allowed in a path the build root binds in: %s" % (what, path)
+        raise (error or (lambda m: StepError("build root", m)))(msg)
+    return path
+
+
+def path_list(paths: Sequence[str]) -> str:
+    """PATHS (each bindable), once each, as LMM_BIND and LMM_RW take them."""
+    return ":".join(dict.fromkeys(bindable(p, "a directory to bind") for p in paths))
+
+
 def sandboxed() -> bool:
     return bool(os.environ.get("LMM_SANDBOX"))
 
@@ -197,6 +214,30 @@ def take_outputs(src: str, dst: str, limit: int = TAKE_LIMIT) -> List[str]:
     return refused
 
 
+class Locked(Exception):
+    """lock(..., wait=False) on a lock someone else holds."""
+
+
+def lock(path: str, shared: bool = False, wait: bool = True, why: str = ""):
+    """An flock on PATH (made if need be), held until the returned file
+    is closed: shared for readers, exclusive for writers (lib.sh's flock
+    on the same file excludes it too).  wait=False: Locked at once if
+    someone else holds it.  WHY: said while waiting."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    f = open(path, "a")
+    mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
+    try:
+        fcntl.flock(f, mode | fcntl.LOCK_NB)
+    except BlockingIOError:
+        if not wait:
+            f.close()
+            raise Locked(path) from None
+        if why:
+            print("# waiting for %s (%s)" % (why, path), file=sys.stderr, flush=True)
+        fcntl.flock(f, mode)
+    return f
+
+
 def stage(name: str, fn, *args, **kwargs):
     """fn(*args, **kwargs), with how long it took on stderr as the shell
     steps print it ("# stage NAME: T s")."""
@@ -247,10 +288,10 @@ def kunit_tool(ksrc: str, argv: Sequence[str], binds: Sequence[str], output: str
     rw: in the sandbox, the directories it writes (its build directory)."""
     ccache = os.path.join(cache_dir(), "ccache")
     os.makedirs(ccache, exist_ok=True)
-    env = {"LMM_BIND": ":".join(dict.fromkeys([ksrc] + list(binds))),
-           "LMM_ENV": "PATH=%s CCACHE_DIR=%s" % (KUNIT_PATH, ccache)}
+    env = {"LMM_BIND": path_list([ksrc] + list(binds)),
+           "LMM_ENV": "PATH=%s\nCCACHE_DIR=%s" % (KUNIT_PATH, ccache)}
     if sandboxed():
-        env["LMM_RW"] = ":".join(rw)
+        env["LMM_RW"] = path_list(rw)
     return _run("kunit.py", [script("buildroot"), "--", "/bin/sh", "-c",
                              'cd "$1" && shift && exec python3 tools/testing/kunit/kunit.py "$@"',
                              "kunit", ksrc] + list(argv), env=env, ok=None, output=output)[0]
@@ -264,6 +305,26 @@ def fetch_kernel(arch: str, kernel: str, log: Optional[str] = None) -> Dict[str,
         if not env.get(key):
             raise StepError("fetch kernel (%s)" % arch, "no %s in its output" % key, log)
     return env
+
+
+def kernel_store_lock(env: Dict[str, str]):
+    """A shared lock on the cached kernel ENV (fetch_kernel's) names, to
+    hold while its image and headers are used: fetch-kernel replaces a
+    store (another upload of the same ABI), and the cache-repair test
+    breaks one, only under the exclusive lock.  Once held, the store
+    must still be the one ENV names; StepError if not (fetch again)."""
+    store = os.path.dirname(env["KIMAGE"])
+    f = lock(store + ".lock", shared=True, why="the kernel %s being replaced or repaired" % env.get("KREL"))
+    try:
+        with open(os.path.join(store, ".version")) as v:
+            version = v.read().strip()
+        whole = os.path.getsize(env["KIMAGE"]) > 0
+    except OSError:
+        version, whole = None, False
+    if not whole or (env.get("KVER") and version != env["KVER"]):
+        f.close()
+        raise StepError("fetch kernel", "the cached kernel %s changed after it was fetched" % env.get("KREL"))
+    return f
 
 
 def fetch_xen(pin: str, log: Optional[str] = None) -> str:
@@ -360,7 +421,7 @@ def verdict(bind: str, args: Sequence[str], log: Optional[str] = None,
     sandbox, it writes into a directory of its own, whose files are then
     taken into the directory ARGS name (--outdir, or --merge's first)."""
     args = list(args)
-    env = {"LMM_BIND": bind}
+    env = {"LMM_BIND": bindable(bind, "the output directory")}
     moves = []
     if sandboxed():
         for i, a in enumerate(args[:-1]):
@@ -368,7 +429,7 @@ def verdict(bind: str, args: Sequence[str], log: Optional[str] = None,
                 os.makedirs(args[i + 1], exist_ok=True)
                 moves.append((sandbox_dir(os.path.join(args[i + 1], ".sandbox-verdict")), args[i + 1]))
                 args[i + 1] = moves[-1][0]
-        env["LMM_RW"] = ":".join(m[0] for m in moves)
+        env["LMM_RW"] = path_list([m[0] for m in moves])
     try:
         return _run("verdict", [script("buildroot"), "--", "python3", script("ktap-verdict")] + args,
                     log, env=env, ok=(0, 1, 4), capture=capture)

@@ -221,6 +221,8 @@ class Boot:
     def command(self) -> List[str]:
         """QEMU's argv for this boot."""
         lane = self.lane
+        for what in ("console", "kernel", "initrd", "xen"):
+            pipeline.bindable(getattr(self, what) or "", "--" + what, BootError)
         mem = self.mem or lane.mem
         cmdline = " ".join(x for x in (f"console={lane.console}", COMMON_APPEND,
                                        lane.append, self.append.strip()) if x)
@@ -273,7 +275,7 @@ class Boot:
         binds = [os.path.dirname(getattr(self, a)) for a in ("console", "kernel", "initrd")]
         if self.xen:
             binds.append(os.path.dirname(self.xen))
-        env = dict(os.environ, LMM_BIND=":".join(dict.fromkeys(binds)), LMM_RW=":".join(rw))
+        env = dict(os.environ, LMM_BIND=pipeline.path_list(binds), LMM_RW=pipeline.path_list(rw))
         cmd = [os.path.join(top, "scripts", "buildroot"), "--",
                "timeout", "--foreground", "-k", "5", str(self.timeout)] + argv
         t0 = time.monotonic()

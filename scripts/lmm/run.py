@@ -133,6 +133,13 @@ def run_lane(lane: lanes.Lane, args, out: str) -> int:
     else:
         want = "pin:" + lane.kernel.name if args.kernel == "pin" else args.kernel
         env = stage("fetch kernel (%s)" % arch, pipeline.fetch_kernel, arch, want)
+        # The kernel is not replaced or repaired under the lane (main
+        # lets go when the lane ends); changed meanwhile: fetched again.
+        try:
+            args.held = pipeline.kernel_store_lock(env)
+        except StepError:
+            env = stage("fetch kernel (%s)" % arch, pipeline.fetch_kernel, arch, want)
+            args.held = pipeline.kernel_store_lock(env)
         env_text = "".join("%s=%s\n" % kv for kv in env.items())
     with open(os.path.join(d, "kernel.env"), "w") as f:
         f.write(env_text)
@@ -238,6 +245,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         except (StepError, OSError, KeyError) as e:
             rc = 1
             print("run: lane %s: %s" % (name, e), file=sys.stderr)
+        if getattr(args, "held", None):
+            args.held.close()
+            args.held = None
         log("lane %s: rc %d, %.1f s" % (name, rc, time.monotonic() - t0))
         if not os.path.exists(os.path.join(out, name, "results.json")):
             try:

@@ -51,7 +51,7 @@ from typing import Dict, List, Optional
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from lmm import lanes, pipeline  # noqa: E402
-from lmm.cli import die_of_sigint, log  # noqa: E402
+from lmm.cli import die_of_sigint, log, output_dir  # noqa: E402
 from lmm.pipeline import StepError  # noqa: E402
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -362,8 +362,7 @@ def main(argv=None) -> int:
     if os.geteuid() != 0:
         print("mutate: error: must run as root (the build root is a chroot)", file=sys.stderr)
         return EXIT_FAIL
-    out = os.path.abspath(args.out or os.path.join(pipeline.TOP, "out", time.strftime("mutate-%Y%m%d-%H%M%S")))
-    os.makedirs(out, exist_ok=True)
+    out = output_dir(args.out, os.path.join(pipeline.TOP, "out", "mutate-%Y%m%d-%H%M%S"))
     log("output: %s" % out)
     pipeline.stop_steps_on_sigterm()
     root = None

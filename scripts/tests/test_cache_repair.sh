@@ -28,7 +28,12 @@ deb=$(ls "$LMM_CACHE"/debs/linux-binary-unsigned-"$KREL"_*.deb "$LMM_CACHE"/debs
 
 ktap_plan 5
 
-: > "$KIMAGE"
+# The real cache is broken only under the kernel's exclusive lock: no
+# run is using it meanwhile (runs hold it shared: lmm.pipeline
+# kernel_store_lock), and one that fetched it before checks it again
+# once it holds the lock.
+store_lock="${KIMAGE%/*}.lock"
+flock "$store_lock" truncate -s 0 "$KIMAGE" || die "cannot empty $KIMAGE"
 t0=$EPOCHREALTIME
 "$top/scripts/fetch-kernel" --arch amd64 > /dev/null 2> "$out/1.log"
 rc=$?
@@ -36,8 +41,10 @@ repaired_in_place() { [ "$rc" -eq 0 ] && [ -s "$KIMAGE" ] && ! grep -q "^# downl
 ktap_check "empty kernel image: fetch-kernel repairs it without downloading ($(secs_since "$t0") s)" \
 	repaired_in_place
 
-truncate -s 1M "$deb"
-rm -f "$KIMAGE" "$LMM_CACHE"/kernels/.resolved-amd64-* "$ROOT$KDIR/.lmm-complete"
+# shellcheck disable=SC2016
+flock "$store_lock" sh -c 'truncate -s 1M "$1" && shift && rm -f "$@"' break \
+	"$deb" "$KIMAGE" "$LMM_CACHE"/kernels/.resolved-amd64-* "$ROOT$KDIR/.lmm-complete" ||
+	die "cannot break the cached kernel"
 t0=$EPOCHREALTIME
 "$top/scripts/fetch-kernel" --arch amd64 > /dev/null 2> "$out/2.log"
 rc=$?

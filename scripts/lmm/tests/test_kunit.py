@@ -6,10 +6,11 @@ import os
 import sys
 import tempfile
 import unittest
+from unittest import mock
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
-from lmm import kunit, lanes  # noqa: E402
+from lmm import kunit, lanes, qemu  # noqa: E402
 
 LOG = os.path.join(HERE, "fixtures", "kunit_powerpc_hash.log")
 
@@ -93,6 +94,16 @@ class ConsoleTest(unittest.TestCase):
             with open(out) as f:
                 return f.read().splitlines(), kunit.boot_warnings(
                     out, "DEBUG_LOCKS_WARN_ON(lockdep_hardirq_context())")
+
+    def test_log_past_the_limit_is_never_complete(self):
+        with open(LOG) as f:
+            text = f.read()
+        full, _ = self.console(text)
+        self.assertIn("LMM-DONE", full)
+        with mock.patch.object(qemu, "CONSOLE_LIMIT", len(text) - 10):
+            cut, _ = self.console(text + "x" * 100)
+        self.assertNotIn("LMM-DONE", cut)
+        self.assertTrue(any("the rest was not read" in l for l in cut), cut[-3:])
 
     def test_kernel_part_markers_and_mmu(self):
         with open(LOG) as f:

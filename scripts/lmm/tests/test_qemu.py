@@ -10,7 +10,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
-from lmm import lanes, qemu  # noqa: E402
+from lmm import lanes, pipeline, qemu  # noqa: E402
 
 RECORDED = os.path.join(HERE, "fixtures", "qemu-commands.txt")
 
@@ -60,6 +60,19 @@ class CommandTest(unittest.TestCase):
         with self.assertRaises(qemu.BootError):
             qemu.Boot(lane=xen, kernel="/k", initrd="/i", console="/c", xen="/x",
                       append="a=1,2").command()
+
+    def test_no_colon_in_a_bound_path(self):
+        """Each file's directory is bound into the build root through a
+        colon-separated list: a ':' would split it into other paths."""
+        lane = lanes.load(lanes.DEFAULT_TABLE).lane("amd64")
+        for what in ("kernel", "initrd", "console"):
+            paths = dict(kernel="/k/vmlinuz", initrd="/i/initrd.gz", console="/c/console.log")
+            paths[what] = "/a:/b/" + what
+            with self.assertRaisesRegex(qemu.BootError, "--%s: no ':' allowed" % what):
+                qemu.Boot(lane=lane, **paths).command()
+        self.assertEqual(pipeline.path_list(["/a", "/b c", "/a"]), "/a:/b c")
+        with self.assertRaisesRegex(pipeline.StepError, "no ':' allowed.*: /x:/y"):
+            pipeline.path_list(["/a", "/x:/y"])
 
     def test_console_limit(self):
         """A console past the limit is cut there, with a line saying so."""

@@ -161,6 +161,30 @@ class VerdictFilesTest(unittest.TestCase):
         self.assertEqual(j["verdict"], "pass")
         self.assertEqual([l["verdict"] for l in j["lanes"]], ["pass", "skip"])
 
+    def test_console_past_the_limit_fails(self):
+        """A console larger than the limit is read only up to it, and
+        fails the boot even when all it printed first passed (issue 20,
+        item 10: a 165 MB console took 900 MB to parse).  The limit is
+        lowered for the test (LMM_CONSOLE_LIMIT, which can only lower it)."""
+        with open(os.path.join(FIXTURES, "pass.log"), "rb") as f:
+            text = f.read()
+        big = os.path.join(self.tmp.name, "flood.log")
+        with open(big, "wb") as f:
+            f.write(text + b"WARNING: a guest printing in a loop\n" * 2000)
+        out = os.path.join(self.tmp.name, "flood")
+        env = dict(os.environ, LMM_CONSOLE_LIMIT=str(len(text) + 1000))
+        rc = subprocess.run([sys.executable, VERDICT, "--lane", "amd64", "--console", big,
+                             "--outdir", out, "--quiet"], env=env).returncode
+        self.assertEqual(rc, 1)
+        with open(os.path.join(out, "results.json")) as f:
+            j = json.load(f)
+        self.assertEqual((j["verdict"], j["qemu_status"]), ("fail", "error:console over 0 MiB"))
+        env["LMM_CONSOLE_LIMIT"] = str(1 << 40)            # never raised
+        rc = subprocess.run([sys.executable, VERDICT, "--lane", "amd64", "--console",
+                             os.path.join(FIXTURES, "pass.log"), "--outdir", out, "--quiet"],
+                            env=env).returncode
+        self.assertEqual(rc, 0)
+
 
 if __name__ == "__main__":
     unittest.main()
