@@ -444,7 +444,7 @@ void lmm_sparc64_preempt_count(struct lmm_test *t)
  *   (a nested enable(), calls while paused, a nested pause()/resume())
  *   the queue is as it was.
  */
-#if defined(CONFIG_ARM64) || defined(CONFIG_X86) || \
+#if defined(CONFIG_ARM64) || (defined(CONFIG_X86) && LMM_KPAGE_WRITES) || \
 	((defined(CONFIG_PPC_64S_HASH_MMU) || defined(CONFIG_SPARC64)) && !defined(MODULE))
 
 static void lmm_defer_expect(struct lmm_test *t, const struct lmm_defer *d,
@@ -767,7 +767,7 @@ void lmm_pte_visibility(struct lmm_test *t)
 
 /* ===== Xen PV: deferred PTE writes ===== */
 
-#ifdef CONFIG_X86
+#if defined(CONFIG_X86) && LMM_KPAGE_WRITES
 /* The test page, and whether its PTE was last pointed at the second page. */
 struct lmm_xen_defer {
 	struct lmm_kpage *k;
@@ -824,7 +824,7 @@ static void lmm_defer_walk(struct lmm_test *t, const struct lmm_defer *d);
  */
 void lmm_xen_pte_deferral(struct lmm_test *t)
 {
-#ifdef CONFIG_X86
+#if defined(CONFIG_X86) && LMM_KPAGE_WRITES
 	struct lmm_kpage k;
 	struct lmm_xen_defer x = { .k = &k };
 	struct lmm_defer d = {
