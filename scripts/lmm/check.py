@@ -149,7 +149,7 @@ STEPS: Tuple[Step, ...] = (
          after=["deb_dkms_build_install", "mutants_all_killed"]),
     step("ci_outputs_consumers", os.path.join(T, "test_ci_outputs.py"), "{out}/run", "{out}/kunit",
          "{out}/faults/guest_panic_mid_run", after=["run_amd64_arm64", "kunit_lane_x86_64", "runner_faults"]),
-    # A cache of its own, cold: two runs and a gate at once (about 10 min).
+    # A cache of its own, cold: two runs and a gate at once (about 3 min alone).
     step("concurrent_runs_cold_cache", os.path.join(T, "test_concurrent_runs.sh"), "{out}/concurrent"),
     step("checkpatch_no_tree", os.path.join(T, "test_checkpatch.sh")),
     step("shellcheck_clean", os.path.join(T, "test_shellcheck.sh")),
