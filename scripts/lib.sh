@@ -12,6 +12,12 @@ LMM_CACHE=${LMM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lazy-mmu-tests}
 LMM_SUITES=${LMM_SUITES:-"trixie trixie-backports sid experimental"}
 LMM_BUILDROOT_SUITE=${LMM_BUILDROOT_SUITE:-trixie}
 
+# Where scripts/buildroot shows its caller's checkout, besides at its own
+# path: kunit-graft's link in a kernel tree points here, so a tree in the
+# shared cache names no checkout, and each build root sees its own.
+# shellcheck disable=SC2034
+LMM_SUITE_MOUNT=/lmm-suite
+
 # lmm_t0: when the script started (for secs_since in the scripts).
 # shellcheck disable=SC2034
 lmm_t0=$EPOCHREALTIME

@@ -134,6 +134,7 @@ STEPS: Tuple[Step, ...] = (
     step("init_mm_checked_before_use", os.path.join(T, "test_init_mm_check.sh"), "{out}/init-mm",
          uses=[DEBIAN_AMD64]),
     step("scripts_refuse_bad_options", os.path.join(T, "test_script_usage.sh")),
+    step("graft_names_no_checkout", os.path.join(T, "test_graft_checkouts.sh")),
     step("unsafe_input_is_data_or_refused", os.path.join(T, "test_unsafe_input.sh")),
     step("no_stale_verdict_in_reused_out", os.path.join(T, "test_stale_verdict.sh"), "{out}/stale-verdict"),
     step("bad_module_params", os.path.join(T, "test_bad_params.sh"), "{out}/bad-params", uses=[DEBIAN_AMD64]),

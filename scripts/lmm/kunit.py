@@ -399,6 +399,13 @@ class Runner:
             self.run_build_locked(build, chosen, bdir)
 
     def run_build_locked(self, build: lanes.Build, chosen: List[lanes.Lane], bdir: str) -> None:
+        try:
+            if pipeline.suite_objects_for(bdir):
+                log("kunit.py build %s: the suite's objects were another checkout's; built again" % build.name)
+        except (StepError, OSError) as e:
+            for lane in chosen:
+                self.guarded(lane, self.lane_error, lane, "the build directory %s: %s" % (bdir, e))
+            return
         started = None
         for lane in chosen:
             if lane.kind != "kunit":

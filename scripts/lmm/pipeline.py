@@ -78,19 +78,46 @@ def stop_steps_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, terminated)
 
 
+def copy_bounded(src, dst, limit: int, note: bytes, echo=None) -> bool:
+    """SRC (a pipe's reader) into DST (and ECHO) until SRC ends: True; or
+    until DST would pass LIMIT bytes: DST cut there and the line NOTE
+    after it, then False (what is left of SRC is the caller's)."""
+    n = 0
+    for chunk in iter(lambda: src.read1(65536), b""):
+        if n + len(chunk) > limit:
+            dst.write(chunk[:max(0, limit - n)])
+            dst.write(b"\n" + note + b"\n")
+            return False
+        n += len(chunk)
+        dst.write(chunk)
+        if echo is not None:
+            echo.write(chunk)
+            echo.flush()
+    return True
+
+
 def _run(step: str, argv: Sequence[str], log: Optional[str] = None,
          env: Optional[Dict[str, str]] = None, ok=(0,), capture: bool = True,
-         echo: bool = False, output: Optional[str] = None) -> Tuple[int, str]:
+         echo: bool = False, output: Optional[str] = None,
+         limit: Optional[int] = None) -> Tuple[int, str]:
     """Run argv: its exit status and stdout (captured, or passed through
     with capture=False; echo=True also copies it to stderr), its stderr to
     log or inherited; output: stdout and stderr both to that file
-    instead.  ok: the exit statuses that are not a failure (None: any).  Ctrl-C reaches the child too (one process group):
-    wait for it to go, then raise KeyboardInterrupt, never kill it early
-    (a boot stops its QEMU, a build root step its mounts)."""
+    instead, at most LIMIT bytes of them if given (then a last line
+    saying the rest was dropped; the command runs to its end).  ok: the
+    exit statuses that are not a failure (None: any).  Ctrl-C reaches the
+    child too (one process group): wait for it to go, then raise
+    KeyboardInterrupt, never kill it early (a boot stops its QEMU, a
+    build root step its mounts)."""
     full = dict(os.environ, **(env or {}))
     err = None
+    bounded = None
     stdout = subprocess.PIPE if capture else None
-    if output:
+    if output and limit is not None:
+        bounded = open(output, "wb")
+        stdout = subprocess.PIPE
+        capture = False
+    elif output:
         err = stdout = open(output, "w")
         capture = False
     elif log:
@@ -102,8 +129,15 @@ def _run(step: str, argv: Sequence[str], log: Optional[str] = None,
                              stderr=subprocess.STDOUT if output else err, env=full,
                              stdin=subprocess.DEVNULL)
         RUNNING.add(p)
+        cut = False
         while rc is None:
             try:
+                if bounded and not cut:
+                    note = b"LMM-RUNNER-ERROR the output passed %d MiB: the rest was dropped" % (limit >> 20)
+                    cut = not copy_bounded(p.stdout, bounded, limit, note)
+                if cut:
+                    for _ in iter(lambda: p.stdout.read1(65536), b""):
+                        pass
                 if capture:
                     for line in iter(p.stdout.readline, b""):
                         chunks.append(line)
@@ -115,8 +149,9 @@ def _run(step: str, argv: Sequence[str], log: Optional[str] = None,
                 interrupted = True
     finally:
         RUNNING.discard(locals().get("p"))
-        if err:
-            err.close()
+        for f in (err, bounded):
+            if f:
+                f.close()
     if interrupted:
         raise KeyboardInterrupt
     if rc < 0:
@@ -276,6 +311,46 @@ def graft(ksrc: str) -> None:
     _run("graft", [script("kunit-graft"), ksrc], capture=False)
 
 
+# The checkout whose suite a kunit.py build directory's objects are of.
+SUITE_RECORD = ".lmm-suite-checkout"
+
+
+def suite_objects_for(bdir: str, top: str = TOP) -> bool:
+    """Make the suite's objects in the kunit.py build directory BDIR this
+    checkout's (TOP's); whether old ones were removed.  Every checkout's
+    suite is at the same path in the build root (kunit-graft's link to
+    the checkout shown at /lmm-suite), and kbuild compares times only: the
+    objects another checkout built, newer than this one's files, would be
+    kept.  BDIR/SUITE_RECORD names the checkout they are of; for another
+    (or none: a build from before the record) they are removed, to be
+    built again.  Call it holding BDIR's lock, before the build."""
+    record = os.path.join(bdir, SUITE_RECORD)
+    try:
+        with open(record) as f:
+            if f.read() == top + "\n":
+                return False
+    except OSError:
+        pass
+    objs = os.path.join(bdir, "lazy_mmu_nesting")
+    removed = os.path.lexists(objs)
+    if os.path.islink(objs):
+        os.unlink(objs)
+    else:
+        shutil.rmtree(objs, ignore_errors=True)
+    if os.path.lexists(objs):
+        raise StepError("kunit.py build", "cannot remove the suite's old objects in %s" % objs)
+    tmp = record + ".tmp.%d" % os.getpid()
+    with open(tmp, "w") as f:
+        f.write(top + "\n")
+    os.replace(tmp, record)
+    return removed
+
+
+# kunit.py's output (with --raw_output=all, the guest's whole console)
+# is kept up to this size, as a boot's console is (qemu.CONSOLE_LIMIT),
+# with room for the build's own lines before it.
+KUNIT_LOG_LIMIT = 80 << 20
+
 # Inside the build root, the QEMU wrappers that drop KVM come first on
 # PATH (lmm.kunit writes them).
 KUNIT_PATH = "/usr/local/lmm-qemu:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -294,7 +369,8 @@ def kunit_tool(ksrc: str, argv: Sequence[str], binds: Sequence[str], output: str
         env["LMM_RW"] = path_list(rw)
     return _run("kunit.py", [script("buildroot"), "--", "/bin/sh", "-c",
                              'cd "$1" && shift && exec python3 tools/testing/kunit/kunit.py "$@"',
-                             "kunit", ksrc] + list(argv), env=env, ok=None, output=output)[0]
+                             "kunit", ksrc] + list(argv), env=env, ok=None, output=output,
+                limit=KUNIT_LOG_LIMIT)[0]
 
 
 def fetch_kernel(arch: str, kernel: str, log: Optional[str] = None) -> Dict[str, str]:

@@ -180,24 +180,6 @@ def pseries_nvram(path: str, size: int = 65536) -> None:
         f.write(header + bytes(size - len(header)))
 
 
-def copy_console(src, log, limit: int, echo=None) -> bool:
-    """SRC (QEMU's output) into LOG (and ECHO), until SRC ends: True; or
-    until LOG would pass LIMIT bytes: a last line saying so, then False."""
-    n = 0
-    for chunk in iter(lambda: src.read1(65536), b""):
-        if n + len(chunk) > limit:
-            log.write(chunk[:max(0, limit - n)])
-            log.write(b"\nLMM-RUNNER-ERROR the console passed %d MiB: the guest was stopped\n"
-                      % (limit >> 20))
-            return False
-        n += len(chunk)
-        log.write(chunk)
-        if echo is not None:
-            echo.write(chunk)
-            echo.flush()
-    return True
-
-
 @dataclass
 class Boot:
     lane: lanes.Lane
@@ -289,8 +271,10 @@ class Boot:
                 # group): wait for them to go, never kill them early.
                 while rc is None:
                     try:
-                        if not flooded and not copy_console(p.stdout, log, self.console_limit,
-                                                            sys.stdout.buffer if verbose else None):
+                        if not flooded and not pipeline.copy_bounded(
+                                p.stdout, log, self.console_limit,
+                                b"LMM-RUNNER-ERROR the console passed %d MiB: the guest was stopped"
+                                % (self.console_limit >> 20), sys.stdout.buffer if verbose else None):
                             # A guest that floods its console is broken:
                             # stop it (the console so far is kept).
                             flooded = True

@@ -10,7 +10,7 @@ from unittest import mock
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
-from lmm import kunit, lanes, qemu  # noqa: E402
+from lmm import kunit, lanes, pipeline, qemu  # noqa: E402
 
 LOG = os.path.join(HERE, "fixtures", "kunit_powerpc_hash.log")
 
@@ -104,6 +104,27 @@ class ConsoleTest(unittest.TestCase):
             cut, _ = self.console(text + "x" * 100)
         self.assertNotIn("LMM-DONE", cut)
         self.assertTrue(any("the rest was not read" in l for l in cut), cut[-3:])
+
+    def test_output_is_bounded_while_written(self):
+        """kunit.py's output file stops at the limit, with a line saying
+        so; the command still runs to its end (its own timeout ends a
+        flood), and what it wrote before the flood is kept."""
+        flood = "import sys; print('begin'); sys.stdout.flush(); sys.stdout.write('x' * 300000); print('end')"
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "kunit.log")
+            rc, _ = pipeline._run("flood", [sys.executable, "-c", flood + "; sys.exit(3)"], ok=None,
+                                  output=out, limit=100000)
+            self.assertEqual(rc, 3)
+            with open(out, "rb") as f:
+                data = f.read()
+            self.assertTrue(data.startswith(b"begin\n"))
+            self.assertEqual(len(data.split(b"\nLMM-RUNNER-ERROR")[0]), 100000)
+            self.assertTrue(data.endswith(b"LMM-RUNNER-ERROR the output passed 0 MiB: the rest was dropped\n"))
+            self.assertNotIn(b"end", data)
+            # Under the limit: all of it, nothing added.
+            pipeline._run("small", [sys.executable, "-c", "print('end')"], output=out, limit=100000)
+            with open(out, "rb") as f:
+                self.assertEqual(f.read(), b"end\n")
 
     def test_kernel_part_markers_and_mmu(self):
         with open(LOG) as f:

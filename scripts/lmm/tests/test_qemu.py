@@ -83,7 +83,8 @@ class CommandTest(unittest.TestCase):
                     f.write(b"x" * size)
                 log = os.path.join(d, "log")
                 with open(src, "rb", buffering=0) as raw, open(log, "wb") as out:
-                    self.assertEqual(qemu.copy_console(io.BufferedReader(raw), out, 4096), whole)
+                    self.assertEqual(pipeline.copy_bounded(io.BufferedReader(raw), out, 4096,
+                                                           b"LMM-RUNNER-ERROR the console passed"), whole)
                 with open(log, "rb") as f:
                     data = f.read()
                 if whole:

@@ -127,7 +127,7 @@ class StepsInTheSandboxTest(unittest.TestCase):
         """A _run that records the call and writes WRITES (name -> bytes)
         into the directory named by the option --outdir/--merge/--json
         points at, as the sandboxed command would."""
-        def run(step, argv, log=None, env=None, ok=(0,), capture=True, echo=False, output=None):
+        def run(step, argv, log=None, env=None, ok=(0,), capture=True, echo=False, output=None, limit=None):
             self.calls.append((list(argv), dict(env or {})))
             for i, a in enumerate(argv):
                 target = None
