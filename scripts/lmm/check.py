@@ -114,6 +114,11 @@ STEPS: Tuple[Step, ...] = (
          *_mutants("kernel/102-apply-pte-range-section-ends-early",
                    "kernel/103-apply-pte-range-error-path-double-disable"),
          uses=[KUNIT_X86]),
+    # The other architecture: arm64 defers, so a vmalloc path's section
+    # dropped leaves TIF_LAZY_MMU_PENDING set (alloc_faults).
+    step("kernel_mutants_rebuilt_arm64", os.path.join(S, "mutate"), "--tree", "arm64", "--rebuild",
+         "--out", "{out}/mutate-kernel-arm64", *_mutants("kernel/101-vmalloc-pages-section-dropped"),
+         uses=[KUNIT_ARM64], after=["gate_arm64_breakage"]),
     step("gate_xen_fix_and_no_apply", os.path.join(T, "test_gate.sh"), "{out}/gate", "xen-fix", "no-apply",
          owns=[KUNIT_X86]),
     # After the xen fix gate (the same base lanes, cached by then): a
