@@ -67,6 +67,8 @@ kunit [options] [LANE ...] [-- KUNIT_PY_ARGS...]
                 $LMM_CACHE/kunit-build; another one for another tree)
   --out DIR     output directory (default out/kunit-<date>-<time>)
   --no-misuse   do not run the misuse cases (no warning expected then)
+  --timeout SEC each boot's limit (default: the lane's, else kunit.py
+                {ktimeout} s, a plain-module boot {mtimeout} s)
   --kmod-upstream DIR
                 the plain-module lanes also build the module source DIR
                 (upstream's lazy_mmu_mode test, its suite renamed
@@ -77,7 +79,8 @@ kunit [options] [LANE ...] [-- KUNIT_PY_ARGS...]
 
 def usage(table: lanes.Table) -> str:
     return USAGE.format(default=" ".join(l.name for l in table.default_lanes(lanes.KUNIT_KINDS)),
-                        builds=", ".join(table.builds), upstream=UPSTREAM_SUITE)
+                        builds=", ".join(table.builds), upstream=UPSTREAM_SUITE,
+                        ktimeout=KUNIT_TIMEOUT, mtimeout=KMOD_TIMEOUT)
 
 
 def parse_args(argv: List[str], table: lanes.Table):
@@ -96,6 +99,7 @@ def parse_args(argv: List[str], table: lanes.Table):
     p.add_argument("--out", default="")
     p.add_argument("--no-misuse", action="store_true")
     p.add_argument("--kmod-upstream", default="")
+    p.add_argument("--timeout", type=int, default=0)
     p.add_argument("lanes", nargs="*")
     args = p.parse_args(argv)
     if args.help:
@@ -117,6 +121,8 @@ def parse_args(argv: List[str], table: lanes.Table):
         p.error("--ksrc and --series: give one")
     if args.kmod_upstream and not os.path.isfile(os.path.join(args.kmod_upstream, "Kbuild")):
         p.error("--kmod-upstream: no module source (Kbuild) in %s" % args.kmod_upstream)
+    if args.timeout < 0:
+        p.error("bad --timeout: %d" % args.timeout)
     chosen: List[lanes.Lane] = []
     for name in args.lanes:
         try:
@@ -283,7 +289,7 @@ class Runner:
             qemu = "-smp %d" % lane.arch.cpus(SMP) + (" -cpu %s" % lane.cpu if lane.cpu else "")
             if lane.machine:
                 qemu += " -M %s" % lane.machine
-            argv += ["--qemu_args=" + qemu, "--timeout=%d" % (lane.timeout or KUNIT_TIMEOUT),
+            argv += ["--qemu_args=" + qemu, "--timeout=%d" % (self.args.timeout or lane.timeout or KUNIT_TIMEOUT),
                      "--raw_output=all"]
             argv += ["--kernel_args=" + a for a in KUNIT_KERNEL_ARGS + tuple(lane.append.split())]
             if not self.args.no_misuse:
@@ -365,7 +371,7 @@ class Runner:
             status = stage("boot (%s)" % lane.name, pipeline.boot, lane.name, image, initrd,
                            console, append="%s %s" % (KMOD_UPSTREAM_APPEND if self.args.kmod_upstream
                                                       else KMOD_APPEND, lane.arch.kunit.exit_arg),
-                           timeout=lane.timeout or KMOD_TIMEOUT,
+                           timeout=self.args.timeout or lane.timeout or KMOD_TIMEOUT,
                            xen=xen)
         except StepError as e:
             with open(console, "w") as f:

@@ -248,6 +248,8 @@ class Rebuild(Harness):
         argv += self.args.lane or ["--arch", self.build.name]
         argv += (["--xen"] if self.args.xen and not self.args.lane else []) + [
             "--kernel", self.ksrc, "--build", self.mbd, "--out", d, "--kmod-upstream", self.upsrc]
+        if self.args.timeout:
+            argv += ["--timeout", str(self.args.timeout)]
         t0 = time.monotonic()
         try:
             rc = pipeline._run("kunit (%s)" % (m.name if m else "baseline"), argv,

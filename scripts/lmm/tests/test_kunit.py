@@ -47,7 +47,8 @@ class ChoiceTest(unittest.TestCase):
         self.assertEqual([l.name for l in a.chosen], ["kunit-x86_64"])
 
     def test_refusals(self):
-        for argv in (["amd64"], ["no-such-lane"], ["--arch", "sparc64x"], ["--bogus"]):
+        for argv in (["amd64"], ["no-such-lane"], ["--arch", "sparc64x"], ["--bogus"],
+                     ["--timeout", "-1"], ["--timeout", "x"]):
             with self.assertRaises(SystemExit) as cm, open(os.devnull, "w") as null:
                 err, sys.stderr = sys.stderr, null
                 try:

@@ -116,7 +116,7 @@ class FreshOutputTest(unittest.TestCase):
             h.touch, h.ksrc, h.mbd, h.upsrc, h.known = [], "/k", "/b", "/u", []
             h.seconds, h.boots = {}, 0
             h.build = type("B", (), {"name": "x86_64"})()
-            h.args = type("A", (), {"lane": [], "xen": False})()
+            h.args = type("A", (), {"lane": [], "xen": False, "timeout": 0})()
             h.overlay = lambda m, ovl, touch=(): []
             seen = {}
 
@@ -131,6 +131,35 @@ class FreshOutputTest(unittest.TestCase):
             self.assertEqual(r.status, "error")
             self.assertFalse(seen["ovl"])
             self.assertFalse(os.path.exists(os.path.join(d, "results.json")))
+
+
+class TimeoutTest(unittest.TestCase):
+    def test_a_rebuild_passes_its_timeout_to_every_boot(self):
+        """mutate --tree --rebuild --timeout SEC: each lane's boot (kunit.py
+        and the plain-module ones) ends after SEC, not the lane's own."""
+        with tempfile.TemporaryDirectory() as out:
+            h = tree.Rebuild.__new__(tree.Rebuild)
+            h.touch, h.ksrc, h.mbd, h.upsrc, h.known = [], "/k", "/b", "/u", []
+            h.seconds, h.boots = {}, 0
+            h.build = type("B", (), {"name": "sparc64"})()
+            h.overlay = lambda m, ovl, touch=(): []
+            seen = []
+
+            def run(what, argv, ok=None, output=None):
+                seen.append(list(argv))
+                return 1, ""
+            old, tree.pipeline._run = tree.pipeline._run, run
+            try:
+                for t in (0, 120):
+                    h.args = type("A", (), {"lane": [], "xen": False, "timeout": t})()
+                    h.one(None, os.path.join(out, str(t)))
+            finally:
+                tree.pipeline._run = old
+            self.assertNotIn("--timeout", seen[0])
+            self.assertEqual(seen[1][seen[1].index("--timeout") + 1], "120")
+            from lmm import kunit, lanes
+            a = kunit.parse_args(["--arch", "sparc64", "--timeout", "120"], lanes.load(lanes.DEFAULT_TABLE))
+            self.assertEqual(a.timeout, 120)
 
 
 if __name__ == "__main__":
