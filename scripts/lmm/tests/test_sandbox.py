@@ -178,7 +178,7 @@ class StepsInTheSandboxTest(unittest.TestCase):
 
     def runner(self):
         table = lanes.load(lanes.DEFAULT_TABLE)
-        args = argparse.Namespace(build=os.path.join(self.d, "builds"), no_misuse=False, extra=[])
+        args = argparse.Namespace(build=os.path.join(self.d, "builds"), no_misuse=False, extra=[], timeout=0)
         return kunit.Runner(args, table, os.path.join(self.d, "out"), "/k", {}), table
 
     def test_kunit_py_in_the_sandbox_writes_its_build_and_json_only(self):
