@@ -239,7 +239,7 @@ static inline unsigned int lmm_nparams(const struct lmm_case *c)
 
 /*
  * Every case's function and a parameterised case's parameters, defined in
- * lmm_scenarios.c or lmm_arch.c, declared from the list: one declaration
+ * lmm_scenarios.c or lmm_defer.c, declared from the list: one declaration
  * each, its declarators a name and a comma per case, closed by a name
  * that is never defined.
  */
@@ -283,7 +283,7 @@ extern const struct lmm_case lmm_cases[LMM_NCASES];
 #define LMM_SKIP_NO_SYMBOL(sym) "cannot find " sym " (needs KPROBES and KALLSYMS_ALL)"
 /* current has no mm (a kthread outside KUnit) to map user memory in. */
 #define LMM_SKIP_NO_MM "no user address space to map memory in (no mm)"
-/* !LMM_KPAGE_WRITES (lmm_arch.c): the case remaps a kernel page itself. */
+/* !LMM_KPAGE_WRITES (lmm_defer.c): the case remaps a kernel page itself. */
 #ifdef CONFIG_SPARC64
 #define LMM_SKIP_NO_KPAGE_WRITES "a module cannot change kernel PTEs on sparc64 (flush_tlb_kernel_range() is not exported): built-in KUnit only"
 #else

@@ -4,7 +4,7 @@
  * table (lmm_cases[] in lmm_scenarios.c), LMM_NCASES (lmm.h) and the KUnit
  * case table (kunit/lmm_kunit.c) are generated from.  A new case is a
  * line here and its function, void lmm_<name>(struct lmm_test *t), in
- * lmm_scenarios.c or lmm_arch.c; a parameterised one also has its values
+ * lmm_scenarios.c or lmm_defer.c; a parameterised one also has its values
  * and their description there, LMM_DEFINE_PARAMS(name, ...) (lmm.h).
  *
  *	LMM_CASE(name, flags)
@@ -36,7 +36,7 @@ LMM_CASE(sleep_and_migrate, 0)
 LMM_CASE(sleep_at_max_pause, 0)
 LMM_CASE(concurrent_walks, LMM_SLOW)	/* duration_ms: 1 s by default */
 LMM_PCASE(misuse_warnings, 0)
-/* What the architecture defers (lmm_arch.c) */
+/* What the architecture defers (lmm_defer.c) */
 LMM_CASE(arm64_pending_barriers, 0)
 LMM_CASE(powerpc_preempt_count, 0)
 LMM_CASE(powerpc_hash_tlb_batch, 0)
