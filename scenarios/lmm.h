@@ -239,9 +239,9 @@ static inline unsigned int lmm_nparams(const struct lmm_case *c)
 
 /*
  * Every case's function and a parameterised case's parameters, defined in
- * lmm_scenarios.c or lmm_defer.c, declared from the list: one declaration
- * each, its declarators a name and a comma per case, closed by a name
- * that is never defined.
+ * the scenario file of its topic (lmm_cases.h names it), declared from
+ * the list: one declaration each, its declarators a name and a comma per
+ * case, closed by a name that is never defined.
  */
 #define LMM_CASE(name, ...) lmm_##name,
 #define LMM_PCASE(name, ...) lmm_##name,

@@ -4,7 +4,7 @@
  * table (lmm_cases[] in lmm_scenarios.c), LMM_NCASES (lmm.h) and the KUnit
  * case table (kunit/lmm_kunit.c) are generated from.  A new case is a
  * line here and its function, void lmm_<name>(struct lmm_test *t), in
- * lmm_scenarios.c or lmm_defer.c; a parameterised one also has its values
+ * the file its group below names; a parameterised one also has its values
  * and their description there, LMM_DEFINE_PARAMS(name, ...) (lmm.h).
  *
  *	LMM_CASE(name, flags)
@@ -44,7 +44,7 @@ LMM_CASE(sparc64_preempt_count, 0)
 LMM_CASE(sparc64_tlb_batch, 0)
 LMM_CASE(pte_visibility, 0)
 LMM_CASE(xen_pte_deferral, 0)
-/* Kernel paths and sections of the kernel's own */
+/* Kernel paths and sections of the kernel's own (lmm_kpaths.c) */
 LMM_PCASE(nested_kernel_paths, 0)
 LMM_PCASE(kernel_sections, LMM_LINK_SAFE)
 LMM_CASE(alloc_faults, 0)
