@@ -4,7 +4,9 @@
  * reference model of the merged semantics and the test context that both
  * front ends (kunit/ and kmod/) drive.
  *
- * The scenarios in lmm_scenarios.c are written once against this header.
+ * The scenarios (scenarios/lmm_*.c, lmm_scenario_objs in Kbuild.include)
+ * are written once against this header; what they share with one another
+ * only is in lmm_internal.h.
  * A front end provides lmm_report() (how a failure or a skip is recorded)
  * and runs the entries of lmm_cases[].
  */
@@ -84,7 +86,7 @@ static inline bool lmm_predicate(void) { return false; }
 
 enum lmm_op { LMM_ENABLE, LMM_DISABLE, LMM_PAUSE, LMM_RESUME, LMM_NR_OPS };
 
-/* "enable", "disable", "pause", "resume" (lmm_scenarios.c), for messages. */
+/* "enable", "disable", "pause", "resume" (lmm_core.c), for messages. */
 extern const char * const lmm_op_name[LMM_NR_OPS];
 
 struct lmm_model {
@@ -263,7 +265,7 @@ enum lmm_case_id {
 	LMM_NCASES
 };
 
-/* All cases, in run order (lmm_scenarios.c); both front ends iterate it. */
+/* All cases, in run order (lmm_core.c); both front ends iterate it. */
 extern const struct lmm_case lmm_cases[LMM_NCASES];
 
 /* ===== Skip reasons ===== */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Every case of the suite, in run order: the one list that the scenario
- * table (lmm_cases[] in lmm_scenarios.c), LMM_NCASES (lmm.h) and the KUnit
+ * table (lmm_cases[] in lmm_core.c), LMM_NCASES (lmm.h) and the KUnit
  * case table (kunit/lmm_kunit.c) are generated from.  A new case is a
  * line here and its function, void lmm_<name>(struct lmm_test *t), in
  * the file its group below names; a parameterised one also has its values
@@ -15,7 +15,7 @@
  * can be included again with other definitions.
  */
 
-/* State and nesting (lmm_scenarios.c) */
+/* State and nesting (lmm_core.c) */
 LMM_CASE(initial_state, LMM_LINK_SAFE)
 LMM_CASE(fresh_kthread_state, LMM_LINK_SAFE | LMM_ANY_START)
 LMM_CASE(documented_sequence, 0)
