@@ -15,7 +15,7 @@
  * can be included again with other definitions.
  */
 
-/* State and nesting (lmm_core.c) */
+/* State and nesting (lmm_nesting.c) */
 LMM_CASE(initial_state, LMM_LINK_SAFE)
 LMM_CASE(fresh_kthread_state, LMM_LINK_SAFE | LMM_ANY_START)
 LMM_CASE(documented_sequence, 0)
@@ -35,7 +35,7 @@ LMM_CASE(per_task_state, 0)
 LMM_CASE(sleep_and_migrate, 0)
 LMM_CASE(sleep_at_max_pause, 0)
 LMM_CASE(concurrent_walks, LMM_SLOW)	/* duration_ms: 1 s by default */
-LMM_PCASE(misuse_warnings, 0)
+LMM_PCASE(misuse_warnings, 0)	/* lmm_nesting.c */
 /* What the architecture defers (lmm_defer.c) */
 LMM_CASE(arm64_pending_barriers, 0)
 LMM_CASE(powerpc_preempt_count, 0)

@@ -9,6 +9,32 @@
 
 #include "lmm.h"
 
+struct rnd_state;
+
+/* ===== lmm_core.c ===== */
+
+/* Console reports seen while the probe is registered (lmm_watch_start()). */
+extern atomic_t lmm_warnings;
+extern bool lmm_watching;
+
+/* Observed state of current, in task context. */
+struct lmm_obs {
+	u8 e, p;
+	bool pred, task_active;
+};
+
+void lmm_observe(struct lmm_obs *o);
+bool lmm_check(struct lmm_test *t, const char *what,
+	       unsigned int expect_calls, unsigned int seen);
+void lmm_force_restore(u8 e0, u8 p0);
+const char *lmm_hypervisor(void);
+
+/* ===== lmm_nesting.c ===== */
+
+/* One step of a random walk that keeps the API contract, checked. */
+void lmm_walk_step(struct lmm_test *t, struct rnd_state *rnd,
+		   unsigned int i);
+
 /* ===== lmm_defer.c ===== */
 
 /* init_mm, checked in a module; NULL with the reason in *why. */
