@@ -24,7 +24,7 @@ LMM_PCASE(pause_nesting, 0)
 LMM_CASE(calls_ignored_while_paused, 0)
 LMM_PCASE(counter_bounds, 0)
 LMM_PCASE(random_walk, 0)
-/* Interrupt context */
+/* Interrupt context (lmm_context.c) */
 LMM_CASE(irqs_disabled_is_task_context, 0)
 LMM_PCASE(bh_disabled, 0)
 LMM_PCASE(softirq, 0)

@@ -23,6 +23,11 @@ struct lmm_obs {
 	bool pred, task_active;
 };
 
+/* The arch probe (arm64): armed before a call, read (LMM_ARCH_*) after. */
+void lmm_probe_arm(void);
+unsigned int lmm_probe_read(void);
+/* One API call, neither modelled nor checked (none in a link-safe build). */
+void lmm_call(enum lmm_op op);
 void lmm_observe(struct lmm_obs *o);
 bool lmm_check(struct lmm_test *t, const char *what,
 	       unsigned int expect_calls, unsigned int seen);
