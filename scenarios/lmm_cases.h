@@ -30,7 +30,7 @@ LMM_PCASE(bh_disabled, 0)
 LMM_PCASE(softirq, 0)
 LMM_PCASE(hardirq, 0)
 LMM_CASE(bh_disable_misuse_leaks_enable, 0)
-/* Several tasks, sleeping, migration */
+/* Several tasks, sleeping, migration (lmm_task.c) */
 LMM_CASE(per_task_state, 0)
 LMM_CASE(sleep_and_migrate, 0)
 LMM_CASE(sleep_at_max_pause, 0)

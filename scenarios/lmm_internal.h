@@ -9,8 +9,6 @@
 
 #include "lmm.h"
 
-struct rnd_state;
-
 /* ===== lmm_core.c ===== */
 
 /* Console reports seen while the probe is registered (lmm_watch_start()). */
@@ -29,12 +27,15 @@ unsigned int lmm_probe_read(void);
 /* One API call, neither modelled nor checked (none in a link-safe build). */
 void lmm_call(enum lmm_op op);
 void lmm_observe(struct lmm_obs *o);
+bool lmm_task_active(struct task_struct *tsk);
 bool lmm_check(struct lmm_test *t, const char *what,
 	       unsigned int expect_calls, unsigned int seen);
 void lmm_force_restore(u8 e0, u8 p0);
 const char *lmm_hypervisor(void);
 
 /* ===== lmm_nesting.c ===== */
+
+struct rnd_state;
 
 /* One step of a random walk that keeps the API contract, checked. */
 void lmm_walk_step(struct lmm_test *t, struct rnd_state *rnd,
