@@ -4,7 +4,9 @@
  * reference model of the merged semantics and the test context that both
  * front ends (kunit/ and kmod/) drive.
  *
- * The scenarios in lmm_scenarios.c are written once against this header.
+ * The scenarios (scenarios/lmm_*.c, lmm_scenario_objs in Kbuild.include)
+ * are written once against this header; what they share with one another
+ * only is in lmm_internal.h.
  * A front end provides lmm_report() (how a failure or a skip is recorded)
  * and runs the entries of lmm_cases[].
  */
@@ -84,7 +86,7 @@ static inline bool lmm_predicate(void) { return false; }
 
 enum lmm_op { LMM_ENABLE, LMM_DISABLE, LMM_PAUSE, LMM_RESUME, LMM_NR_OPS };
 
-/* "enable", "disable", "pause", "resume" (lmm_scenarios.c), for messages. */
+/* "enable", "disable", "pause", "resume" (lmm_core.c), for messages. */
 extern const char * const lmm_op_name[LMM_NR_OPS];
 
 struct lmm_model {
@@ -239,9 +241,9 @@ static inline unsigned int lmm_nparams(const struct lmm_case *c)
 
 /*
  * Every case's function and a parameterised case's parameters, defined in
- * lmm_scenarios.c or lmm_arch.c, declared from the list: one declaration
- * each, its declarators a name and a comma per case, closed by a name
- * that is never defined.
+ * the scenario file of its topic (lmm_cases.h names it), declared from
+ * the list: one declaration each, its declarators a name and a comma per
+ * case, closed by a name that is never defined.
  */
 #define LMM_CASE(name, ...) lmm_##name,
 #define LMM_PCASE(name, ...) lmm_##name,
@@ -263,7 +265,7 @@ enum lmm_case_id {
 	LMM_NCASES
 };
 
-/* All cases, in run order (lmm_scenarios.c); both front ends iterate it. */
+/* All cases, in run order (lmm_core.c); both front ends iterate it. */
 extern const struct lmm_case lmm_cases[LMM_NCASES];
 
 /* ===== Skip reasons ===== */
@@ -283,7 +285,7 @@ extern const struct lmm_case lmm_cases[LMM_NCASES];
 #define LMM_SKIP_NO_SYMBOL(sym) "cannot find " sym " (needs KPROBES and KALLSYMS_ALL)"
 /* current has no mm (a kthread outside KUnit) to map user memory in. */
 #define LMM_SKIP_NO_MM "no user address space to map memory in (no mm)"
-/* !LMM_KPAGE_WRITES (lmm_arch.c): the case remaps a kernel page itself. */
+/* !LMM_KPAGE_WRITES (lmm_defer.c): the case remaps a kernel page itself. */
 #ifdef CONFIG_SPARC64
 #define LMM_SKIP_NO_KPAGE_WRITES "a module cannot change kernel PTEs on sparc64 (flush_tlb_kernel_range() is not exported): built-in KUnit only"
 #else

@@ -1,3 +1,0 @@
-// SPDX-License-Identifier: GPL-2.0-only
-/* The shared scenarios, compiled into this module (see scenarios/). */
-#include "../scenarios/lmm_scenarios.c"
