@@ -10,8 +10,11 @@ the header tree's root, first line "Mutant: <what it breaks>"; an "Arch:"
 line among the next ones restricts it to those Debian architectures (one
 for none of the selected lanes, e.g. "Arch: powerpc", is reported as SKIP).
 
-Per lane: every mutant's module is built against its own copy of the
-headers (hard links), under its own module name, on all cores; then one
+Per lane: every mutant's module is built against the headers with the
+mutant laid over them for that build alone (build-modules --patch), under
+its own module name, on all cores, or taken from the build cache when
+the mutant, the sources, the headers and the flags are unchanged
+(build-modules --cache, keyed by their contents); then one
 guest loads them one after another, each in a part of the console of its
 own (scripts/ktap-verdict --split), between the unmutated module run first
 (the baseline: it must pass, or no kill means anything) and again last
@@ -30,11 +33,13 @@ mutant run was killed; 1 if one survived, did not apply or did not build,
 or a baseline failed; 2 usage.
 
   sweep.py [--lane NAME]... [--kernel pin|VER] [--out DIR] [--timeout SEC]
-           [--jobs N] [--boot-each] MUTANT_OR_DIR...
+           [--jobs N] [--boot-each] [--no-module-cache] MUTANT_OR_DIR...
 
 --boot-each gives every mutant a boot of its own (baseline, mutant,
 control): the reference the sweep's verdicts and times are compared with
-(scripts/bench).
+(scripts/bench).  --no-module-cache builds every module even when an
+unchanged build is cached (the benchmark's figure for a sweep after an
+edit).
 """
 
 import argparse
@@ -169,7 +174,7 @@ class LaneSweep:
         out = os.path.join(self.dir, "build", name)
         shutil.rmtree(out, ignore_errors=True)
         kos = pipeline.build_modules(kdir, out, ["LMM_MODNAME=" + module] + list(SWEEP_MAKE_ARGS),
-                                     patch=patch)
+                                     cache=not self.args.no_module_cache, patch=patch)
         ko = os.path.join(out, module + ".ko")
         if ko not in kos:
             raise StepError("build modules", "no %s.ko built" % module, os.path.join(out, "build.log"))
@@ -330,6 +335,8 @@ def parse_args(argv):
                    help="one boot per mutant (the reference the sweep is measured against)")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 2,
                    help="module builds in parallel (default: the number of CPUs)")
+    p.add_argument("--no-module-cache", action="store_true",
+                   help="build every module, even one whose build is cached unchanged")
     p.add_argument("--walk-ms", type=int, default=0, metavar="MS",
                    help="concurrent_walks' duration (duration_ms=) in every part (default: the "
                         "module's, 1000): a stress case, a second net behind every mutant's "
