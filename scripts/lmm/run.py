@@ -20,6 +20,11 @@ from lmm import lanes, pipeline, report
 from lmm.cli import Parser, log, start
 from lmm.pipeline import StepError, stage
 
+# concurrent_walks' duration in a run (ms): the stress is a second net
+# behind deterministic cases, and its 1000 ms default was most of a
+# warm run's suite time.
+RUN_WALK_MS = 100
+
 USAGE_TAIL = """\
   --kernel KERNEL    which kernel: pin (default: each lane's pinned kernel),
                      newest, 7.2, 6.12, 7.3.4+deb13, ... (scripts/fetch-kernel),
@@ -28,6 +33,10 @@ USAGE_TAIL = """\
   --out DIR          output directory (default out/<date>-<time>)
   --cases LIST       run only these cases (module parameter cases=)
   --module-args ARGS more module parameters, e.g. "seed=42 walk_steps=100"
+  --walk-ms MS       concurrent_walks' stress, in ms (duration_ms=; default
+                     {walk}: a quick run; 0: the module's own, 1000 ms, which
+                     make check runs once; every mutant it kills is killed
+                     by a deterministic case too: mutants/README.md)
   --load ARGS        instead: load the module once with ARGS (module
                      parameters; repeatable: one load each, in order, in
                      one boot; no task-state probe)
@@ -47,7 +56,7 @@ def usage(table: lanes.Table) -> str:
             "  LANE               a lane of the lane table (scripts/lanes; default: the\n"
             "                     lanes marked default there, %s)\n%s"
             % (" ".join(l.name for l in table.default_lanes()), rows)
-            + USAGE_TAIL.format(append=pipeline.APPEND))
+            + USAGE_TAIL.format(append=pipeline.APPEND, walk=RUN_WALK_MS))
 
 
 def parse_args(argv, table: lanes.Table):
@@ -58,6 +67,7 @@ def parse_args(argv, table: lanes.Table):
     p.add_argument("--cases", default="")
     p.add_argument("--module-args", default="")
     p.add_argument("--load", action="append", default=[])
+    p.add_argument("--walk-ms", default=str(RUN_WALK_MS))
     p.add_argument("--append", default="")
     p.add_argument("--kdir", default="")
     p.add_argument("--kernel-env", default="")
@@ -88,6 +98,8 @@ def parse_args(argv, table: lanes.Table):
         p.error("bad --timeout: %s" % args.timeout)
     if not re.match(r"^[1-9][0-9]?$", args.smp):
         p.error("bad --smp: %s" % args.smp)
+    if not re.match(r"^(0|[1-9][0-9]{0,4})$", args.walk_ms):
+        p.error("bad --walk-ms: %s (0-99999)" % args.walk_ms)
     if args.load and (args.cases or args.module_args):
         p.error("--load takes the module parameters itself: not with --cases or --module-args")
     if (args.kdir or args.kernel_env) and len(args.lanes) != 1:
@@ -115,6 +127,14 @@ class Setup:
                 return f.read().strip()
         except OSError:
             return None
+
+
+def module_params(args) -> str:
+    """The module's parameters in a run: --walk-ms, --cases, then
+    --module-args (a duration_ms= there comes later, and wins)."""
+    return " ".join(filter(None, ["duration_ms=" + args.walk_ms if args.walk_ms != "0" else "",
+                                  "cases=" + args.cases if args.cases else "",
+                                  " ".join(args.module_args.split())]))
 
 
 def run_lane(lane: lanes.Lane, args, out: str) -> int:
@@ -152,8 +172,7 @@ def run_lane(lane: lanes.Lane, args, out: str) -> int:
           args.kdir or env["KDIR"], build, quiet=False, cache=not (args.kdir or args.kernel_env))
     setup.at("initramfs")
     ko = os.path.join(build, "lazy_mmu_test.ko")
-    margs = " ".join(filter(None, ["cases=" + args.cases if args.cases else "",
-                                   " ".join(args.module_args.split())]))
+    margs = module_params(args)
     if args.load:
         entries = [("module", ko + (":" + " ".join(a.split()) if a.strip() else "")) for a in args.load]
     else:
