@@ -8,6 +8,8 @@
 #   - another mutant under the same module name is another key: never
 #     the first one's module;
 #   - a mutant that does not apply exits 4 each time (nothing kept);
+#   - the same headers installed again (a repaired cache: fetch-kernel
+#     touches its marker) still hit;
 #   - the header tree is untouched.
 # The first mutant is mutants/01 with a line of its own before the diff
 # (patch reads past it, the key does not): a new key on every run.
@@ -49,17 +51,21 @@ never_kept() {
 	build bad2 "$out/bad.patch"; rc2=$?
 	[ $rc1 = 4 ] && [ $rc2 = 4 ] && ! hit bad2 && [ ! -e "$out/bad2/lmm_cachetest.ko" ]
 }
+reinstalled_hits() {
+	touch "$root$kdir/.lmm-complete" && build reinstalled "$out/new.patch" && hit reinstalled
+}
 sums() {
-	local root common
-	root=$("$top/scripts/buildroot") || return 1
+	local common
 	common=$(sed -n 's/^include \(.*\)\/Makefile$/\1/p' "$root$kdir/Makefile")
 	md5sum "$root$common/include/linux/pgtable.h"
 }
+root=$("$top/scripts/buildroot") || exit 1
 before=$(sums)
 
-ktap_plan 4
+ktap_plan 5
 ktap_check "a new mutant is built, the same again is a hit with the same module" built_then_hit
 ktap_check "another mutant under the same module name is another key" other_key
 ktap_check "a mutant that does not apply exits 4 each time, nothing kept" never_kept
+ktap_check "the same headers installed again still hit" reinstalled_hits
 ktap_check "the header tree is untouched" [ "$(sums)" = "$before" ]
 ktap_finish
