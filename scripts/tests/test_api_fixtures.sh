@@ -104,14 +104,34 @@ run_case() {
 	return 0
 }
 
+# The builds run side by side, one per CPU (each is one make, mostly one
+# compiler at a time); the results are printed in order afterwards.
+njobs=$(nproc 2>/dev/null || echo 1)
+running=0
 for entry in "${cases[@]}"; do
 	c=${entry%%:*} want=${entry#*:}
 	for a in "${arches[@]}"; do
-		t0=$EPOCHREALTIME
-		msg=$(run_case "$c" "$want" "$a" 2>&1)
-		rc=$?
-		secs=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }')
-		if [ $rc -eq 0 ]; then
+		if [ $running -ge "$njobs" ]; then
+			wait -n
+			running=$((running - 1))
+		fi
+		(
+			t0=$EPOCHREALTIME
+			run_case "$c" "$want" "$a" > "$out/$c-$a.msg" 2>&1
+			echo $? > "$out/$c-$a.rc"
+			awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f\n", b - a }' > "$out/$c-$a.secs"
+		) &
+		running=$((running + 1))
+	done
+done
+wait
+for entry in "${cases[@]}"; do
+	c=${entry%%:*} want=${entry#*:}
+	for a in "${arches[@]}"; do
+		msg=$(cat "$out/$c-$a.msg" 2>/dev/null)
+		rc=$(cat "$out/$c-$a.rc" 2>/dev/null || echo 1)
+		secs=$(cat "$out/$c-$a.secs" 2>/dev/null)
+		if [ "$rc" = 0 ]; then
 			echo "# $c-$a: $msg"
 			ok "$c-$a # ${secs} s"
 		else
