@@ -67,7 +67,7 @@ def parse_args(argv, table: lanes.Table):
     p.add_argument("--cases", default="")
     p.add_argument("--module-args", default="")
     p.add_argument("--load", action="append", default=[])
-    p.add_argument("--walk-ms", default=str(RUN_WALK_MS))
+    p.add_argument("--walk-ms")
     p.add_argument("--append", default="")
     p.add_argument("--kdir", default="")
     p.add_argument("--kernel-env", default="")
@@ -98,10 +98,13 @@ def parse_args(argv, table: lanes.Table):
         p.error("bad --timeout: %s" % args.timeout)
     if not re.match(r"^[1-9][0-9]?$", args.smp):
         p.error("bad --smp: %s" % args.smp)
-    if not re.match(r"^(0|[1-9][0-9]{0,4})$", args.walk_ms):
-        p.error("bad --walk-ms: %s (0-99999)" % args.walk_ms)
-    if args.load and (args.cases or args.module_args):
-        p.error("--load takes the module parameters itself: not with --cases or --module-args")
+    if args.load and (args.cases or args.module_args or args.walk_ms is not None):
+        p.error("--load takes the module parameters itself: not with --cases, --module-args or --walk-ms")
+    if args.walk_ms is None:
+        args.walk_ms = str(RUN_WALK_MS)
+    # The module's own bounds of duration_ms= (1..60000); 0: its default.
+    if not re.match(r"^(0|[1-9][0-9]{0,4})$", args.walk_ms) or int(args.walk_ms) > 60000:
+        p.error("bad --walk-ms: %s (0-60000)" % args.walk_ms)
     if (args.kdir or args.kernel_env) and len(args.lanes) != 1:
         p.error("--kdir and --kernel FILE need exactly one lane")
     return args

@@ -30,7 +30,7 @@ class WalkMsTest(unittest.TestCase):
                          "duration_ms=300 cases=a,b duration_ms=5 seed=1")
 
     def test_bad_value_is_a_usage_error(self):
-        for bad in ("-1", "x", "100000", "07"):
+        for bad in ("-1", "x", "60001", "100000", "07"):
             with self.assertRaises(SystemExit, msg=bad):
                 with open(os.devnull, "w") as null:
                     err, sys.stderr = sys.stderr, null
@@ -38,6 +38,21 @@ class WalkMsTest(unittest.TestCase):
                         params("--walk-ms", bad)
                     finally:
                         sys.stderr = err
+
+    def test_upper_bound_is_the_modules(self):
+        self.assertEqual(params("--walk-ms", "60000"), "duration_ms=60000")
+
+    def test_not_with_load(self):
+        with open(os.devnull, "w") as null:
+            err, sys.stderr = sys.stderr, null
+            try:
+                with self.assertRaises(SystemExit):
+                    params("--walk-ms", "100", "--load", "cases=initial_state")
+            finally:
+                sys.stderr = err
+        # --load alone: the loads' own parameters, no default added.
+        args = run.parse_args(["--load", "cases=initial_state", "amd64"], lanes.load())
+        self.assertEqual(args.load, ["cases=initial_state"])
 
     def test_make_check_keeps_one_long_run(self):
         step = next(s for s in check.STEPS if s.name == "run_amd64_arm64")
