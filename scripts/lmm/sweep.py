@@ -13,8 +13,9 @@ for none of the selected lanes, e.g. "Arch: powerpc", is reported as SKIP).
 Per lane: every mutant's module is built against the headers with the
 mutant laid over them for that build alone (build-modules --patch), under
 its own module name, on all cores, or taken from the build cache when
-the mutant, the sources, the headers and the flags are unchanged
-(build-modules --cache, keyed by their contents); then one
+the mutant, the sources, the headers, the flags and the module name (the
+mutant's place in the list) are unchanged (build-modules --cache, keyed
+by their contents); then one
 guest loads them one after another, each in a part of the console of its
 own (scripts/ktap-verdict --split), between the unmutated module run first
 (the baseline: it must pass, or no kill means anything) and again last
