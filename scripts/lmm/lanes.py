@@ -80,8 +80,7 @@ RE_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 PIN_KEYS = {"arch", "abi", "version", "suite", "package", "dsc_sha256"}
 BOOT_KEYS = {"machine", "cpu", "console", "mem"}
 ARCH_KEYS = {"flavour", "unsigned", "image", "cross", "gcc", "packages",
-             "busybox", "qemu", "smp_max", "lazy_mmu", "kunit", "kernel_arch", "qemu_pvh",
-             "qemu_nodefaults"} | BOOT_KEYS
+             "busybox", "qemu", "smp_max", "lazy_mmu", "kunit", "kernel_arch", "qemu_pvh"} | BOOT_KEYS
 KUNIT_ARCH_KEYS = {"arch", "make_arch", "srcarch", "image", "exit"}
 # How a kunit.py-built kernel ends the plain module's boot (lmm.exit=):
 # most cannot power off there (x86 without ACPI), so they reboot into
@@ -157,7 +156,6 @@ class Arch:
     smp_max: int = 0        # 0: no limit of the machine's
     kernel_arch: str = ""   # the kernel's ARCH, where no kunit entry gives it
     qemu_pvh: bool = False  # a bzImage boots as its kernel's ELF, PVH entry (lmm.qemu)
-    qemu_nodefaults: bool = False   # QEMU without its default devices (-nodefaults)
 
     def cpus(self, want: int) -> int:
         """WANT guest CPUs, or as many as the machine takes (sun4u: one)."""
@@ -441,8 +439,7 @@ def parse_arch(name: str, obj, pins: Dict[str, Pin]) -> Arch:
                 mem=_mem(entry, obj, True), smp_max=smp_max,
                 lazy_mmu=_str(entry, obj, "lazy_mmu"), kunit=kunit,
                 kernel_arch=_str(entry, obj, "kernel_arch", RE_KUNIT_ARCH, required=False),
-                qemu_pvh=_flag(entry, obj, "qemu_pvh"),
-                qemu_nodefaults=_flag(entry, obj, "qemu_nodefaults"))
+                qemu_pvh=_flag(entry, obj, "qemu_pvh"))
 
 
 def parse_build(name: str, obj, pins: Dict[str, Pin], arches: Dict[str, Arch]) -> Build:

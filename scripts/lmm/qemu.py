@@ -13,11 +13,7 @@ kinds of guest need more than that, and say so here once:
   - on an arch with "qemu_pvh" (x86), a bzImage whose kernel has a PVH
     entry boots as that kernel's ELF (pvh_elf), not under Xen: its
     self-decompression under TCG costs 2-3 s a boot, and the kernel, its
-    configuration and everything from its entry point on are the same;
-  - on an arch with "qemu_nodefaults" (x86), QEMU creates none of its
-    default devices (-nodefaults): no NIC, whose iPXE ROM SeaBIOS runs at
-    every boot, no VGA, floppy or CD-ROM; the serial console is the one
-    the command line asks for.  0.2-0.4 s of a 3.3 s boot.
+    configuration and everything from its entry point on are the same.
 QEMU runs inside the build root, bounded by timeout(1).
 """
 
@@ -231,8 +227,6 @@ class Boot:
                 argv += ["-drive", f"if=none,id=nvram,format=raw,file={nvram.replace(',', ',,')}",
                          "-global", "spapr-nvram.drive=nvram"]
             argv += ["-kernel", self.kernel, "-initrd", self.initrd]
-        if lane.arch.qemu_nodefaults:
-            argv.append("-nodefaults")
         return argv + ["-nographic", "-monitor", "none", "-serial", "stdio", "-no-reboot"]
 
     def run(self, top: str, verbose: bool = False) -> str:
