@@ -33,6 +33,9 @@ def cache_dir() -> str:
 # Every guest: KFENCE on, so that allocations inside sections sometimes
 # change the linear map (the linear_map_kfence case).  scripts/run too.
 APPEND = "kfence.sample_interval=1"
+# The module's bound of duration_ms= (kmod/lmm_kmod.c): concurrent_walks'
+# longest run, below the hung-task timeout; run and mutate --walk-ms.
+WALK_MS_MAX = 60000
 
 
 class StepError(Exception):

@@ -346,8 +346,8 @@ def parse_args(argv):
     args = p.parse_args(argv)
     if args.timeout < 1 or not 1 <= args.jobs <= 64:
         p.error("--timeout must be >= 1 and --jobs 1..64")
-    if args.walk_ms and not 1 <= args.walk_ms <= 60000:
-        p.error("--walk-ms must be 1..60000")
+    if args.walk_ms and not 1 <= args.walk_ms <= pipeline.WALK_MS_MAX:
+        p.error("--walk-ms must be 1..%d" % pipeline.WALK_MS_MAX)
     return args
 
 
