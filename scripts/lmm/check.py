@@ -150,7 +150,7 @@ STEPS: Tuple[Step, ...] = (
     step("mutant_sweep_faults", os.path.join(T, "test_mutant_sweep.sh"), "{out}/mutant-sweep",
          uses=[DEBIAN_AMD64]),
     step("mutant_module_cache", os.path.join(T, "test_module_cache.sh"), "{out}/module-cache",
-         uses=[DEBIAN_AMD64]),
+         uses=[DEBIAN_AMD64, KUNIT_X86], after=["kunit_lane_x86_64"]),
     step("deb_dkms_build_install", os.path.join(T, "test_dkms_deb.sh"), "{out}/dkms-deb",
          uses=[DEBIAN_AMD64, KUNIT_X86], after=["kunit_lane_x86_64"]),
     step("vm_runner_dkms_module_in_guest", os.path.join(T, "test_vm_runner.sh"), "{out}/vm-runner",

@@ -345,15 +345,17 @@ class Runner:
     def kmod_initrd(self, build: lanes.Build, bdir: str, d: str) -> str:
         """The plain module built against BUILD's tree, in an initramfs."""
         mdir = os.path.join(d, "build")
+        # Keyed by what the module build reads of the tree (build-modules
+        # --cache): a kernel rebuilt with only .c files changed reuses it.
         stage("build modules (%s)" % build.name, pipeline.build_modules, bdir, mdir,
-              build.toolchain(self.native == build.arch.name)[1])
+              build.toolchain(self.native == build.arch.name)[1], cache=True)
         ko = os.path.join(mdir, "lazy_mmu_test.ko")
         entries = [("taskstate", ko), ("module", ko)]
         if self.args.kmod_upstream:
             udir = os.path.join(d, "upstream")
             up = stage("build upstream's test (%s)" % build.name, pipeline.build_modules, bdir, udir,
                        build.toolchain(self.native == build.arch.name)[1],
-                       src=os.path.abspath(self.args.kmod_upstream))
+                       src=os.path.abspath(self.args.kmod_upstream), cache=True)
             entries += [("module", k) for k in up]
         initrd = os.path.join(d, "initrd.gz")
         stage("initramfs (%s)" % build.name, pipeline.initramfs, build.arch.name, initrd, entries)

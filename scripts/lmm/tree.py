@@ -186,10 +186,13 @@ class Modules(Harness):
         try:
             # The mutant is applied by the first build; the second sees
             # the same overlay (its changes stay in ovl/u).
-            pipeline.build_modules(self.bdir, os.path.join(d, "build"), make,
+            # Keyed by the headers as the mutant leaves them (build-modules
+            # --cache, in the overlay's view): an unchanged mutant is not
+            # built again.
+            pipeline.build_modules(self.bdir, os.path.join(d, "build"), make, cache=True,
                                    wrap=self.overlay(m, ovl) if m else ())
             pipeline.build_modules(self.bdir, os.path.join(d, "upstream"), make, src=self.upsrc,
-                                   wrap=self.overlay(None, ovl) if m else ())
+                                   cache=True, wrap=self.overlay(None, ovl) if m else ())
         except StepError as e:
             if e.rc == IN_OVERLAY_NO_PATCH:
                 return Result("error", "does not apply (%s)" % os.path.join(ovl, "patch.log"))

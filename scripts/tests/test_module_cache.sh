@@ -13,6 +13,14 @@
 #   - the header tree is untouched.
 # The first mutant is mutants/01 with a line of its own before the diff
 # (patch reads past it, the key does not): a new key on every run.
+# And against the kunit.py build directory of x86_64 (a tree rebuilt and
+# mutated in place, keyed by the contents of what a module build reads;
+# a make variable of its own makes the key new on every run):
+#   - built, then a hit with the same module;
+#   - the source tree with a .c file changed (mm/memory.c, as a
+#     kernel-code mutant changes it; in-overlay) still hits;
+#   - the source tree with a header changed (include/linux/pgtable.h)
+#     is built again.
 #
 #   test_module_cache.sh [OUTDIR]
 
@@ -64,10 +72,41 @@ sums() {
 root=$("$top/scripts/buildroot") || exit 1
 before=$(sums) && [ -n "$before" ] || { echo "cannot read the header tree's pgtable.h" >&2; exit 1; }
 
-ktap_plan 5
+. "$top/scripts/lib.sh"
+bdir=$LMM_CACHE/kunit-build/x86_64
+ksrc=$(readlink -f "$bdir/source") && [ -e "$bdir/Module.symvers" ] ||
+	{ echo "no kunit.py build of x86_64 in $bdir: run scripts/kunit --arch x86_64 first" >&2; exit 1; }
+targs=(-- CC="ccache gcc-14" HOSTCC=gcc-14 LMM_CACHETEST="$(date +%s.%N)-$$")
+# tbuild NAME [PATCH]: build-modules against the build directory into
+# OUT/NAME (with the source tree as PATCH leaves it); its exit status.
+tbuild() {
+	local wrap=()
+	[ $# -lt 2 ] || wrap=("$top/scripts/in-overlay" "$ksrc" "$out/$1.ovl" "$2" --)
+	"${wrap[@]}" "$top/scripts/build-modules" --kdir "$bdir" --out "$out/$1" --cache "${targs[@]}" \
+		> "$out/$1.log" 2>&1
+}
+# comment_patch FILE NAME: OUT/NAME.patch, a comment added at FILE's end.
+comment_patch() {
+	mkdir -p "$out/$2.p/a/${1%/*}" "$out/$2.p/b/${1%/*}" &&
+		cp "$ksrc/$1" "$out/$2.p/a/$1" && { cat "$ksrc/$1"; echo "/* cache test */"; } > "$out/$2.p/b/$1" &&
+		(cd "$out/$2.p" && diff -u "a/$1" "b/$1" > "$out/$2.patch"; [ $? = 1 ])
+}
+comment_patch mm/memory.c c-changed && comment_patch include/linux/pgtable.h h-changed ||
+	{ echo "cannot write the patches of the source tree" >&2; exit 1; }
+tree_built_then_hit() {
+	tbuild tfirst && ! hit tfirst && tbuild tagain && hit tagain &&
+		cmp -s "$out/tfirst/lazy_mmu_test.ko" "$out/tagain/lazy_mmu_test.ko"
+}
+c_change_hits() { tbuild tc "$out/c-changed.patch" && hit tc; }
+header_change_builds() { tbuild th "$out/h-changed.patch" && ! hit th; }
+
+ktap_plan 8
 ktap_check "a new mutant is built, the same again is a hit with the same module" built_then_hit
 ktap_check "another mutant under the same module name is another key" other_key
 ktap_check "a mutant that does not apply exits 4 each time, nothing kept" never_kept
 ktap_check "fetch-kernel's marker touched (an install of the same headers) still hits" marker_hits
 ktap_check "the header tree is untouched" [ "$(sums)" = "$before" ]
+ktap_check "kunit.py build directory: built, then a hit with the same module" tree_built_then_hit
+ktap_check "kunit.py build directory: a .c file of the source tree changed still hits" c_change_hits
+ktap_check "kunit.py build directory: a header of the source tree changed is built again" header_change_builds
 ktap_finish
