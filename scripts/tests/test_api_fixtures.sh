@@ -10,6 +10,9 @@
 # on amd64 and arm64: build the modules with W=1 against the headers with
 # the fixture applied (build-modules --patch: an overlay of the tree, the
 # tree untouched), check the generated lmm_api.h names the generation.
+# The builds are kept by their inputs (build-modules --cache: the fixture,
+# the suite's sources, detect-api among them): an unchanged one is not
+# redone, and its log and lmm_api.h are the ones it made.
 # Then detect-api's link-safety test (powerpc hash, no KUnit exports).
 # Output: KTAP.  Exit 0 if everything passed, 1 otherwise.
 
@@ -65,7 +68,7 @@ notok() {
 # run_case CASE WANT ARCH: prints its diagnostics, returns 0 on success.
 run_case() {
 	local c=$1 want=$2 a=$3
-	local dir=$out/$c-$a fix hdr got noise f rc patch=()
+	local dir=$out/$c-$a fix hdr got noise f rc cached patch=()
 	mkdir -p "$dir"
 	if [ "$c" != mainline ]; then
 		fix=$fixtures/$c.patch
@@ -73,7 +76,8 @@ run_case() {
 		head -n1 "$fix" | grep -q '^Fixture: ' || { echo "$fix: first line is not 'Fixture: ...'"; return 1; }
 		patch=(--patch "$fix")
 	fi
-	"$top/scripts/build-modules" --kdir "${KDIR[$a]}" --out "$dir" "${patch[@]}" -- W=1 > "$dir/build-modules.log" 2>&1
+	"$top/scripts/build-modules" --kdir "${KDIR[$a]}" --out "$dir" "${patch[@]}" --cache -- W=1 \
+		> "$dir/build-modules.log" 2>&1
 	rc=$?
 	if [ $rc -eq 4 ]; then
 		echo "$c.patch does not apply:"
@@ -91,7 +95,7 @@ run_case() {
 		return 1
 	fi
 	for f in kmod kunit; do
-		hdr=$dir/src/$f/lmm_api.h
+		hdr=$dir/$f.lmm_api.h
 		[ -e "$hdr" ] || { [ $f = kunit ] && continue; echo "no $hdr"; return 1; }
 		got=$(sed -n 's/^#define LMM_API_GEN \([0-9]*\)$/\1/p' "$hdr")
 		if [ "$got" != "$want" ]; then
@@ -100,7 +104,8 @@ run_case() {
 			return 1
 		fi
 	done
-	echo "$(sed -n 's/^#define LMM_API_NAME //p' "$dir/src/kmod/lmm_api.h"), gen $want, modules: $(find "$dir" -maxdepth 1 -name '*.ko' -printf '%f\n' | sort | paste -sd' ' -)"
+	grep -q 'modules unchanged since an earlier build' "$dir/build-modules.log" && cached=", cached"
+	echo "$(sed -n 's/^#define LMM_API_NAME //p' "$dir/kmod.lmm_api.h"), gen $want, modules: $(find "$dir" -maxdepth 1 -name '*.ko' -printf '%f\n' | sort | paste -sd' ' -)${cached:-}"
 	return 0
 }
 
