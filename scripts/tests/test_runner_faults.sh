@@ -76,7 +76,7 @@ mkdir -p "$out"
 echo "KTAP version 1"
 echo "1..5"
 expect guest_panic lmm.selftest=panic 120 "kernel panic"
-expect guest_hang lmm.selftest=hang 20 "guest hung"
+expect guest_hang lmm.selftest=hang 10 "guest hung"
 # Partial KTAP: the cases done before the crash keep their results.
 # insmod killed during concurrent_walks (60 s long): the module's waits
 # are killable, it stops its walkers and returns well within the timeout.
