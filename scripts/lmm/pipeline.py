@@ -314,39 +314,85 @@ def graft(ksrc: str) -> None:
     _run("graft", [script("kunit-graft"), ksrc], capture=False)
 
 
-# The checkout whose suite a kunit.py build directory's objects are of.
-SUITE_RECORD = ".lmm-suite-checkout"
+# What of a checkout a kernel tree's build reads through the graft
+# (kunit-graft's link to /lmm-suite): the KUnit suite, the scenarios it
+# includes and detect-api, which writes lmm_api.h.
+SUITE_PATHS = ("kunit", "scenarios", "scripts/detect-api")
 
 
-def suite_objects_for(bdir: str, top: str = TOP) -> bool:
-    """Make the suite's objects in the kunit.py build directory BDIR this
-    checkout's (TOP's); whether old ones were removed.  Every checkout's
-    suite is at the same path in the build root (kunit-graft's link to
-    the checkout shown at /lmm-suite), and kbuild compares times only: the
-    objects another checkout built, newer than this one's files, would be
-    kept.  BDIR/SUITE_RECORD names the checkout they are of; for another
-    (or none: a build from before the record) they are removed, to be
-    built again.  Call it holding BDIR's lock, before the build."""
-    record = os.path.join(bdir, SUITE_RECORD)
-    try:
-        with open(record) as f:
-            if f.read() == top + "\n":
-                return False
-    except OSError:
-        pass
-    objs = os.path.join(bdir, "lazy_mmu_nesting")
-    removed = os.path.lexists(objs)
-    if os.path.islink(objs):
-        os.unlink(objs)
-    else:
-        shutil.rmtree(objs, ignore_errors=True)
-    if os.path.lexists(objs):
-        raise StepError("kunit.py build", "cannot remove the suite's old objects in %s" % objs)
-    tmp = record + ".tmp.%d" % os.getpid()
-    with open(tmp, "w") as f:
-        f.write(top + "\n")
-    os.replace(tmp, record)
-    return removed
+def suite_copy_for(bdir: str, top: str = TOP) -> str:
+    """The copy of TOP's suite that the builds in the kunit.py build
+    directory BDIR see at /lmm-suite (kunit_tool's suite=): BDIR.suite,
+    its SUITE_PATHS made TOP's by content.  kbuild compares times only.
+    A file whose content differs (another checkout's, an edit) is
+    written anew, so it is newer than every object built from what was
+    there; a file whose content is the same keeps its time, so a fresh
+    clone of the same suite (all its files new) rebuilds nothing, where
+    the checkout itself would rebuild and relink the suite's objects.
+    Symbolic links are copied as links.  Call it holding BDIR's lock,
+    before the build."""
+    copy = bdir + ".suite"
+    want = {}           # relative path: ("d",), ("l", target) or ("f", mode)
+    for p in SUITE_PATHS:
+        full = os.path.join(top, p)
+        if os.path.islink(full):
+            want[p] = ("l", os.readlink(full))
+        elif os.path.isfile(full):
+            want[p] = ("f", os.stat(full).st_mode & 0o755 | 0o644)
+        elif os.path.isdir(full):
+            for root, dirs, files in os.walk(full):
+                want[os.path.relpath(root, top)] = ("d",)
+                for n in dirs + files:
+                    f = os.path.join(root, n)
+                    r = os.path.relpath(f, top)
+                    if os.path.islink(f):
+                        want[r] = ("l", os.readlink(f))
+                    elif os.path.isfile(f):
+                        want[r] = ("f", os.stat(f).st_mode & 0o755 | 0o644)
+    for p in list(want):
+        d = os.path.dirname(p)
+        while d:
+            want.setdefault(d, ("d",))
+            d = os.path.dirname(d)
+    # What the copy has that TOP no longer does goes first (deepest first).
+    for root, dirs, files in os.walk(copy, topdown=False):
+        for n in files + dirs:
+            f = os.path.join(root, n)
+            r = os.path.relpath(f, copy)
+            kind = "l" if os.path.islink(f) else "d" if os.path.isdir(f) else "f"
+            if want.get(r, ("",))[0] != kind:
+                if kind == "d":
+                    shutil.rmtree(f)
+                else:
+                    os.unlink(f)
+    os.makedirs(copy, exist_ok=True)
+    os.chmod(copy, 0o755)       # the sandbox uid reads it
+    for r in sorted(want):
+        kind, dst = want[r][0], os.path.join(copy, r)
+        if kind == "d":
+            os.makedirs(dst, exist_ok=True)
+            os.chmod(dst, 0o755)
+        elif kind == "l":
+            if not os.path.islink(dst) or os.readlink(dst) != want[r][1]:
+                if os.path.lexists(dst):
+                    os.unlink(dst)
+                os.symlink(want[r][1], dst)
+        else:
+            with open(os.path.join(top, r), "rb") as f:
+                data = f.read()
+            try:
+                with open(dst, "rb") as f:
+                    same = f.read() == data
+            except OSError:
+                same = False
+            if not same:
+                tmp = dst + ".tmp.%d" % os.getpid()
+                with open(tmp, "wb") as f:
+                    f.write(data)
+                os.replace(tmp, dst)
+            if os.stat(dst).st_mode & 0o7777 != want[r][1]:
+                os.chmod(dst, want[r][1])
+    return copy
 
 
 # kunit.py's output (with --raw_output=all, the guest's whole console)
@@ -360,14 +406,18 @@ KUNIT_PATH = "/usr/local/lmm-qemu:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def kunit_tool(ksrc: str, argv: Sequence[str], binds: Sequence[str], output: str,
-               rw: Sequence[str] = ()) -> int:
+               rw: Sequence[str] = (), suite: Optional[str] = None) -> int:
     """KSRC's tools/testing/kunit/kunit.py ARGV in the build root, BINDS
     visible, ccache in the cache; its output to OUTPUT; its exit status.
-    rw: in the sandbox, the directories it writes (its build directory)."""
+    rw: in the sandbox, the directories it writes (its build directory).
+    suite: the directory shown at /lmm-suite (suite_copy_for's copy;
+    default the checkout)."""
     ccache = os.path.join(cache_dir(), "ccache")
     os.makedirs(ccache, exist_ok=True)
     env = {"LMM_BIND": path_list([ksrc] + list(binds)),
            "LMM_ENV": "PATH=%s\nCCACHE_DIR=%s" % (KUNIT_PATH, ccache)}
+    if suite:
+        env["LMM_SUITE"] = suite
     if sandboxed():
         env["LMM_RW"] = path_list(rw)
     return _run("kunit.py", [script("buildroot"), "--", "/bin/sh", "-c",

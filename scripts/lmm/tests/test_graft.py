@@ -1,18 +1,20 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """scripts/kunit-graft on a scratch kernel tree and cache, and
-pipeline.suite_objects_for on scratch build directories.
+pipeline.suite_copy_for on scratch checkouts.
 
 The graft names no checkout (its link points at the build root's
-/lmm-suite, where each run's own checkout is shown), so a graft from
-another checkout changes nothing in the tree; the objects a kunit.py
-build directory holds are dropped only when they are another
-checkout's (kbuild compares times only, so objects newer than an older
-checkout's files would otherwise be kept)."""
+/lmm-suite, where each run's own suite is shown), so a graft from
+another checkout changes nothing in the tree.  A kunit.py build
+directory's builds see there a copy of the suite made by content
+(kbuild compares times only): a file of other content is written anew,
+so newer than the objects built before; one of the same content keeps
+its time, so a fresh clone rebuilds nothing."""
 
 import os
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 
 from lmm import pipeline
@@ -70,51 +72,86 @@ class GraftTest(unittest.TestCase):
         self.assertIn("not our symlink", r.stderr)
 
 
-class SuiteObjectsTest(unittest.TestCase):
+class SuiteCopyTest(unittest.TestCase):
+    """suite_copy_for: the suite a kunit.py build directory's builds see,
+    made the checkout's by content, times kept where content is."""
+
     def setUp(self):
-        self.bdir = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, self.bdir)
-        self.objs = os.path.join(self.bdir, "lazy_mmu_nesting", "kunit")
-        self.other = os.path.join(self.bdir, "mm", "vmalloc.o")
-        os.makedirs(os.path.dirname(self.other))
-        open(self.other, "w").close()
+        self.d = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.d)
+        self.top = os.path.join(self.d, "checkout")
+        self.bdir = os.path.join(self.d, "kunit-build", "x86_64")
+        os.makedirs(self.bdir)
+        for f, text in (("kunit/lmm_kunit.c", "a"), ("kunit/Kbuild", "k"), ("scenarios/lmm.h", "h"),
+                        ("scripts/detect-api", "d"), ("scripts/other", "o"), ("kmod/lmm_kmod.c", "m")):
+            self.write(f, text)
 
-    def build(self):
-        os.makedirs(self.objs, exist_ok=True)
-        open(os.path.join(self.objs, "lmm_kunit.o"), "w").close()
+    def write(self, rel, text, when=None):
+        f = os.path.join(self.top, rel)
+        os.makedirs(os.path.dirname(f), exist_ok=True)
+        with open(f, "w") as fh:
+            fh.write(text)
+        if when is not None:
+            os.utime(f, (when, when))
 
-    def test_objects_of_no_record_are_dropped(self):
-        # A build directory from before the record: whose objects is unknown.
-        self.build()
-        self.assertTrue(pipeline.suite_objects_for(self.bdir, "/src/a"))
-        self.assertFalse(os.path.exists(self.objs))
-        self.assertTrue(os.path.exists(self.other))
+    def copy(self):
+        self.c = pipeline.suite_copy_for(self.bdir, self.top)
+        return self.c
 
-    def test_the_same_checkout_keeps_them(self):
-        pipeline.suite_objects_for(self.bdir, "/src/a")
-        self.build()
-        self.assertFalse(pipeline.suite_objects_for(self.bdir, "/src/a"))
-        self.assertTrue(os.path.exists(self.objs))
+    def mtime(self, rel):
+        return os.stat(os.path.join(self.c, rel)).st_mtime
 
-    def test_another_checkout_drops_them_and_only_them(self):
-        pipeline.suite_objects_for(self.bdir, "/src/a")
-        self.build()
-        self.assertTrue(pipeline.suite_objects_for(self.bdir, "/src/b"))
-        self.assertFalse(os.path.exists(os.path.dirname(self.objs)))
-        self.assertTrue(os.path.exists(self.other))
-        # b's now: b keeps its objects, a drops them again.
-        self.build()
-        self.assertFalse(pipeline.suite_objects_for(self.bdir, "/src/b"))
-        self.assertTrue(pipeline.suite_objects_for(self.bdir, "/src/a"))
+    def read(self, rel):
+        with open(os.path.join(self.c, rel)) as f:
+            return f.read()
 
-    def test_a_link_in_their_place_is_removed_not_followed(self):
-        elsewhere = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, elsewhere)
+    def test_the_suite_paths_and_nothing_else(self):
+        self.assertEqual(self.copy(), self.bdir + ".suite")
+        self.assertEqual(self.read("kunit/lmm_kunit.c"), "a")
+        self.assertEqual(self.read("scenarios/lmm.h"), "h")
+        self.assertEqual(self.read("scripts/detect-api"), "d")
+        self.assertFalse(os.path.exists(os.path.join(self.c, "scripts", "other")))
+        self.assertFalse(os.path.exists(os.path.join(self.c, "kmod")))
+
+    def test_a_fresh_clone_of_the_same_suite_keeps_the_times(self):
+        self.copy()
+        os.utime(os.path.join(self.c, "kunit", "lmm_kunit.c"), (1000, 1000))
+        # Every file of the checkout new, none changed.
+        self.write("kunit/lmm_kunit.c", "a", when=time.time() + 100)
+        self.copy()
+        self.assertEqual(self.mtime("kunit/lmm_kunit.c"), 1000)
+
+    def test_changed_content_is_written_anew(self):
+        self.copy()
+        os.utime(os.path.join(self.c, "scenarios", "lmm.h"), (1000, 1000))
+        self.write("scenarios/lmm.h", "h2", when=500)      # older than the copy, other content
+        self.copy()
+        self.assertEqual(self.read("scenarios/lmm.h"), "h2")
+        self.assertGreater(self.mtime("scenarios/lmm.h"), 1000)
+
+    def test_removed_and_new_files(self):
+        self.copy()
+        os.unlink(os.path.join(self.top, "kunit", "Kbuild"))
+        self.write("kunit/new.c", "n")
+        self.copy()
+        self.assertFalse(os.path.exists(os.path.join(self.c, "kunit", "Kbuild")))
+        self.assertEqual(self.read("kunit/new.c"), "n")
+
+    def test_links_are_copied_as_links_and_never_followed(self):
+        elsewhere = os.path.join(self.d, "elsewhere")
+        os.makedirs(elsewhere)
         open(os.path.join(elsewhere, "keep"), "w").close()
-        os.symlink(elsewhere, os.path.join(self.bdir, "lazy_mmu_nesting"))
-        self.assertTrue(pipeline.suite_objects_for(self.bdir, "/src/a"))
-        self.assertFalse(os.path.lexists(os.path.join(self.bdir, "lazy_mmu_nesting")))
-        self.assertTrue(os.path.exists(os.path.join(elsewhere, "keep")))
+        os.symlink("../scenarios/lmm.h", os.path.join(self.top, "kunit", "lmm.h"))
+        self.copy()
+        self.assertEqual(os.readlink(os.path.join(self.c, "kunit", "lmm.h")), "../scenarios/lmm.h")
+        # A link in the copy where the checkout has a directory is
+        # replaced, what it points at left alone.
+        shutil.rmtree(os.path.join(self.c, "scenarios"))
+        os.symlink(elsewhere, os.path.join(self.c, "scenarios"))
+        self.copy()
+        self.assertFalse(os.path.islink(os.path.join(self.c, "scenarios")))
+        self.assertEqual(self.read("scenarios/lmm.h"), "h")
+        self.assertEqual(os.listdir(elsewhere), ["keep"])
 
 
 if __name__ == "__main__":

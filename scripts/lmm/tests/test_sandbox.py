@@ -188,8 +188,8 @@ class StepsInTheSandboxTest(unittest.TestCase):
         d = runner.lane_dir(lane)
         got = {}
 
-        def tool(ksrc, argv, binds, output, rw=()):
-            got.update(argv=argv, rw=rw)
+        def tool(ksrc, argv, binds, output, rw=(), suite=None):
+            got.update(argv=argv, rw=rw, suite=suite)
             json = [a for a in argv if a.startswith("--json=")][0][len("--json="):]
             with open(json, "w") as f:
                 f.write("{}")
@@ -212,8 +212,8 @@ class StepsInTheSandboxTest(unittest.TestCase):
         d = runner.lane_dir(lane)
         got = {}
 
-        def tool(ksrc, argv, binds, output, rw=()):
-            got.update(argv=argv, rw=rw)
+        def tool(ksrc, argv, binds, output, rw=(), suite=None):
+            got.update(argv=argv, rw=rw, suite=suite)
             with open(output, "w") as f:
                 f.write("")
             return 0
