@@ -82,9 +82,9 @@ stage() {
 	return $rc
 }
 
-# Run as root: apt, chroot and debootstrap need it.
+# Run as root: apt, chroot and mmdebstrap need it.
 need_root() {
-	[ "$(id -u)" = 0 ] || die "must run as root (apt-get, debootstrap, chroot)"
+	[ "$(id -u)" = 0 ] || die "must run as root (apt-get, mmdebstrap, chroot)"
 }
 
 # The sandbox: commands on data a patch series controls (the gate's

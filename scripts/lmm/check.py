@@ -158,7 +158,7 @@ STEPS: Tuple[Step, ...] = (
          after=["deb_dkms_build_install", "mutants_all_killed"]),
     step("ci_outputs_consumers", os.path.join(T, "test_ci_outputs.py"), "{out}/run", "{out}/kunit",
          "{out}/faults/guest_panic_mid_run", after=["run_amd64_arm64", "kunit_lane_x86_64", "runner_faults"]),
-    # A cache of its own, cold: two runs and a gate at once (about 3 min alone).
+    # A cache of its own, cold: two runs and a gate at once (about 1.5 min alone).
     step("concurrent_runs_cold_cache", os.path.join(T, "test_concurrent_runs.sh"), "{out}/concurrent"),
     step("checkpatch_no_tree", os.path.join(T, "test_checkpatch.sh")),
     step("shellcheck_clean", os.path.join(T, "test_shellcheck.sh")),
@@ -342,7 +342,7 @@ def main(argv=None) -> int:
         steps = [Step(s.name, s.argv, s.want, s.uses, s.owns, tuple(a for a in s.after if a in done),
                       s.barrier) for s in steps]
     if os.geteuid() != 0:
-        print("check: error: must run as root (apt-get, debootstrap, chroot)", file=sys.stderr)
+        print("check: error: must run as root (apt-get, mmdebstrap, chroot)", file=sys.stderr)
         return 1
     out = os.path.abspath(args.out)
     # One make check per output directory: a second one would wipe the

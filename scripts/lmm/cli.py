@@ -42,7 +42,7 @@ def start(prog: str, parse_args, argv, default_out: str):
         return 2
     args = parse_args(sys.argv[1:] if argv is None else argv, table)
     if os.geteuid() != 0:
-        print(f"{prog}: error: must run as root (apt-get, debootstrap, chroot, mounts)",
+        print(f"{prog}: error: must run as root (apt-get, mmdebstrap, chroot, mounts)",
               file=sys.stderr)
         return 1
     if args.out and ":" in args.out:

@@ -599,7 +599,7 @@ def load(path: Optional[str] = None) -> Table:
 
 
 def host_arch() -> str:
-    """The build root's Debian architecture (the host's: debootstrap
+    """The build root's Debian architecture (the host's: mmdebstrap
     makes it of the host's own)."""
     return subprocess.run(["dpkg", "--print-architecture"], stdout=subprocess.PIPE,
                           text=True, check=True).stdout.strip()

@@ -14,7 +14,7 @@
 #   - nothing in the cache is corrupt or half-written: every cached .deb
 #     is whole, no temporary file is left;
 #   - a third run on the same cache passes without downloading anything.
-# Expensive: a cold build root and downloads, about 3 minutes on 2
+# Expensive: a cold build root and downloads, about 1.5 minutes on 2
 # cores.  The cache is removed at the end (KEEP=1 keeps it).
 #
 #   test_concurrent_runs.sh OUT
