@@ -20,7 +20,9 @@
 #   - the source tree with a .c file changed (mm/memory.c, as a
 #     kernel-code mutant changes it; in-overlay) still hits;
 #   - the source tree with a header changed (include/linux/pgtable.h)
-#     is built again.
+#     is built again;
+#   - the kernel relinked (utsversion.h's build number and date new, as
+#     every link writes them) still hits.
 #
 #   test_module_cache.sh [OUTDIR]
 
@@ -99,8 +101,18 @@ tree_built_then_hit() {
 }
 c_change_hits() { tbuild tc "$out/c-changed.patch" && hit tc; }
 header_change_builds() { tbuild th "$out/h-changed.patch" && ! hit th; }
+# The build directory's utsversion.h as a link leaves it, for one build;
+# then its own content and time again (so make rebuilds nothing for it).
+relinked_hits() {
+	local u=$bdir/include/generated/utsversion.h rc
+	cp -p "$u" "$out/utsversion.h.orig" && sed -i 's/"#[0-9]* /"#999 /; s/UTC/GMT/' "$u" || return 1
+	tbuild tu
+	rc=$?
+	cp -p "$out/utsversion.h.orig" "$u" || return 1
+	[ $rc = 0 ] && hit tu
+}
 
-ktap_plan 8
+ktap_plan 9
 ktap_check "a new mutant is built, the same again is a hit with the same module" built_then_hit
 ktap_check "another mutant under the same module name is another key" other_key
 ktap_check "a mutant that does not apply exits 4 each time, nothing kept" never_kept
@@ -109,4 +121,5 @@ ktap_check "the header tree is untouched" [ "$(sums)" = "$before" ]
 ktap_check "kunit.py build directory: built, then a hit with the same module" tree_built_then_hit
 ktap_check "kunit.py build directory: a .c file of the source tree changed still hits" c_change_hits
 ktap_check "kunit.py build directory: a header of the source tree changed is built again" header_change_builds
+ktap_check "kunit.py build directory: the kernel relinked (a new utsversion.h) still hits" relinked_hits
 ktap_finish
