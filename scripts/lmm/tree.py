@@ -151,10 +151,13 @@ class Harness:
         os.makedirs(os.path.dirname(d), exist_ok=True)
         return combined(patches, d)
 
-    def overlay(self, m: Optional[Mutant], d: str, touch: Sequence[str] = ()) -> List[str]:
+    def overlay(self, m: Optional[Mutant], d: str, touch: Sequence[str] = (),
+                bind: Sequence[str] = ()) -> List[str]:
         argv = [pipeline.script("in-overlay"), self.ksrc, d, self.patch_of(m, d + ".patch")]
         for f in touch:
             argv += ["--touch", f]
+        if bind:
+            argv += ["--bind"] + list(bind)
         return argv + ["--"]
 
 
@@ -222,6 +225,8 @@ class Modules(Harness):
 class Rebuild(Harness):
     """The kernel rebuilt per mutant, all the build's kunit lanes run."""
 
+    seeded = False      # nothing built in the mutants' build directory since it was seeded
+
     def __init__(self, *a):
         super().__init__(*a)
         if not os.path.isfile(os.path.join(self.bdir, ".config")):
@@ -231,10 +236,18 @@ class Rebuild(Harness):
         # run (cp -a keeps the mtimes: only what the touched files reach
         # is rebuilt), so no object of an earlier run's mutant, nor of
         # another tree (under scripts/gate), survives.
+        # Each run shows the copy at the lane's own path (in-overlay
+        # --bind), as the gate shows a series' build: kbuild records
+        # paths, and at another path it rebuilds objtool and every
+        # object whose command names one, and relinks.
         self.mbd = os.path.abspath(self.base).rstrip("/") + "-mutants"
         shutil.rmtree(os.path.join(self.mbd, self.build.name), ignore_errors=True)
         os.makedirs(self.mbd, exist_ok=True)
         subprocess.run(["cp", "-a", "--reflink=auto", self.bdir, self.mbd + "/"], check=True)
+        # Nothing built there since: the baseline, first, needs no file
+        # touched (the objects are the lane's, of the unmutated tree),
+        # so its build is make's no-op.
+        self.seeded = True
         # The plain-module lanes load upstream's test too (as a module:
         # with their KUnit suites off, the built-in one does not run).
         self.upsrc = upstream_source(self.ksrc, os.path.join(self.out, "upstream-src"))
@@ -247,10 +260,13 @@ class Rebuild(Harness):
     def one(self, m: Optional[Mutant], d: str) -> Result:
         ovl = d + ".ovl"
         fresh(d, ovl)
-        argv = self.overlay(m, ovl, self.touch) + [pipeline.script("kunit")]
-        argv += self.args.lane or ["--arch", self.build.name]
+        touch = () if m is None and self.seeded else self.touch
+        self.seeded = False
+        argv = self.overlay(m, ovl, touch, bind=(os.path.join(self.mbd, self.build.name), self.bdir))
+        argv += [pipeline.script("kunit")] + (self.args.lane or ["--arch", self.build.name])
         argv += (["--xen"] if self.args.xen and not self.args.lane else []) + [
-            "--kernel", self.ksrc, "--build", self.mbd, "--out", d, "--kmod-upstream", self.upsrc]
+            "--kernel", self.ksrc, "--build", os.path.dirname(self.bdir), "--out", d,
+            "--kmod-upstream", self.upsrc]
         if self.args.timeout:
             argv += ["--timeout", str(self.args.timeout)]
         t0 = time.monotonic()

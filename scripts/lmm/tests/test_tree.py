@@ -114,10 +114,11 @@ class FreshOutputTest(unittest.TestCase):
                         '"suite": "upstream_lazy_mmu_mode", "module": "m", "case": "x", "lane": "l"}]}')
             h = tree.Rebuild.__new__(tree.Rebuild)
             h.touch, h.ksrc, h.mbd, h.upsrc, h.known = [], "/k", "/b", "/u", []
+            h.bdir = "/c/kunit-build/sparc64"
             h.seconds, h.boots = {}, 0
             h.build = type("B", (), {"name": "x86_64"})()
             h.args = type("A", (), {"lane": [], "xen": False, "timeout": 0})()
-            h.overlay = lambda m, ovl, touch=(): []
+            h.overlay = lambda m, ovl, touch=(), bind=(): []
             seen = {}
 
             def run(what, argv, ok=None, output=None):
@@ -140,9 +141,10 @@ class TimeoutTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as out:
             h = tree.Rebuild.__new__(tree.Rebuild)
             h.touch, h.ksrc, h.mbd, h.upsrc, h.known = [], "/k", "/b", "/u", []
+            h.bdir = "/c/kunit-build/sparc64"
             h.seconds, h.boots = {}, 0
             h.build = type("B", (), {"name": "sparc64"})()
-            h.overlay = lambda m, ovl, touch=(): []
+            h.overlay = lambda m, ovl, touch=(), bind=(): []
             seen = []
 
             def run(what, argv, ok=None, output=None):
@@ -160,6 +162,34 @@ class TimeoutTest(unittest.TestCase):
             from lmm import kunit, lanes
             a = kunit.parse_args(["--arch", "sparc64", "--timeout", "120"], lanes.load(lanes.DEFAULT_TABLE))
             self.assertEqual(a.timeout, 120)
+
+
+class TouchTest(unittest.TestCase):
+    def test_only_the_first_baseline_after_the_seed_touches_nothing(self):
+        """The mutants' build directory is seeded with the lane's objects
+        of the unmutated tree and shown at the lane's path: the baseline
+        run first needs no file made newer (no relink); every mutant,
+        and a baseline after one, does."""
+        with tempfile.TemporaryDirectory() as out:
+            h = tree.Rebuild.__new__(tree.Rebuild)
+            h.touch, h.ksrc, h.mbd, h.upsrc, h.known = ["mm/memory.c"], "/k", "/b", "/u", []
+            h.bdir = "/c/kunit-build/x86_64"
+            h.seconds, h.boots, h.seeded = {}, 0, True
+            h.build = type("B", (), {"name": "x86_64"})()
+            h.args = type("A", (), {"lane": [], "xen": False, "timeout": 0})()
+            touched, binds = [], []
+            h.overlay = lambda m, ovl, touch=(), bind=(): touched.append(list(touch)) or binds.append(bind) or []
+            old, tree.pipeline._run = tree.pipeline._run, lambda *a, **k: (1, "")
+            try:
+                mutant = tree.Mutant(path="/m.patch", name="m", what="", arches=[], index=1)
+                h.one(None, os.path.join(out, "baseline"))
+                h.one(mutant, os.path.join(out, "m"))
+                h.one(None, os.path.join(out, "baseline-again"))
+            finally:
+                tree.pipeline._run = old
+            self.assertEqual(touched, [[], ["mm/memory.c"], ["mm/memory.c"]])
+            # Every run at the lane's own path (kbuild records paths).
+            self.assertEqual(set(binds), {("/b/x86_64", "/c/kunit-build/x86_64")})
 
 
 if __name__ == "__main__":
