@@ -320,6 +320,14 @@ def graft(ksrc: str) -> None:
 SUITE_PATHS = ("kunit", "scenarios", "scripts/detect-api")
 
 
+def built_here(name: str) -> bool:
+    """Whether NAME is what a build in the checkout itself leaves beside
+    the sources (build-modules' key leaves the same out)."""
+    return (name.endswith((".o", ".ko", ".a")) or ".mod" in name or
+            (name.startswith(".") and name.endswith(".cmd")) or
+            name in ("lmm_api.h", "modules.order", "Module.symvers"))
+
+
 def suite_copy_for(bdir: str, top: str = TOP) -> str:
     """The copy of TOP's suite that the builds in the kunit.py build
     directory BDIR see at /lmm-suite (kunit_tool's suite=): BDIR.suite,
@@ -329,9 +337,12 @@ def suite_copy_for(bdir: str, top: str = TOP) -> str:
     there; a file whose content is the same keeps its time, so a fresh
     clone of the same suite (all its files new) rebuilds nothing, where
     the checkout itself would rebuild and relink the suite's objects.
-    Symbolic links are copied as links.  Call it holding BDIR's lock,
-    before the build."""
+    Symbolic links are copied as links; what an in-place build left in
+    the checkout (objects, modules, .cmd files, its lmm_api.h) is not
+    copied.  Call it holding BDIR's lock, before the build."""
     copy = bdir + ".suite"
+    if os.path.islink(copy):
+        os.unlink(copy)         # never followed: what it points at stays
     want = {}           # relative path: ("d",), ("l", target) or ("f", mode)
     for p in SUITE_PATHS:
         full = os.path.join(top, p)
@@ -345,6 +356,8 @@ def suite_copy_for(bdir: str, top: str = TOP) -> str:
                 for n in dirs + files:
                     f = os.path.join(root, n)
                     r = os.path.relpath(f, top)
+                    if n in files and built_here(n):
+                        continue
                     if os.path.islink(f):
                         want[r] = ("l", os.readlink(f))
                     elif os.path.isfile(f):
@@ -387,7 +400,10 @@ def suite_copy_for(bdir: str, top: str = TOP) -> str:
                 same = False
             if not same:
                 tmp = dst + ".tmp.%d" % os.getpid()
-                with open(tmp, "wb") as f:
+                if os.path.lexists(tmp):
+                    os.unlink(tmp)
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+                with os.fdopen(fd, "wb") as f:
                     f.write(data)
                 os.replace(tmp, dst)
             if os.stat(dst).st_mode & 0o7777 != want[r][1]:

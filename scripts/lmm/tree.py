@@ -243,7 +243,9 @@ class Rebuild(Harness):
         self.mbd = os.path.abspath(self.base).rstrip("/") + "-mutants"
         shutil.rmtree(os.path.join(self.mbd, self.build.name), ignore_errors=True)
         os.makedirs(self.mbd, exist_ok=True)
-        subprocess.run(["cp", "-a", "--reflink=auto", self.bdir, self.mbd + "/"], check=True)
+        # Under the lane's lock: never a copy of a build half done.
+        with pipeline.lock(self.bdir + ".lock", why="a kunit.py build of %s" % self.build.name):
+            subprocess.run(["cp", "-a", "--reflink=auto", self.bdir, self.mbd + "/"], check=True)
         # Nothing built there since: the baseline, first, needs no file
         # touched (the objects are the lane's, of the unmutated tree),
         # so its build is make's no-op.

@@ -12,7 +12,9 @@
 # tree untouched), check the generated lmm_api.h names the generation.
 # The builds are kept by their inputs (build-modules --cache: the fixture,
 # the suite's sources, detect-api among them): an unchanged one is not
-# redone, and its log and lmm_api.h are the ones it made.
+# redone, and its log and lmm_api.h are the ones it made.  One case,
+# FRESH, is built every time, so that the overlay, a W=1 build and
+# detect-api run (and the pristine check has something to check).
 # Then detect-api's link-safety test (powerpc hash, no KUnit exports).
 # Output: KTAP.  Exit 0 if everything passed, 1 otherwise.
 
@@ -24,6 +26,7 @@ fixtures=$top/fixtures/api
 arches=(amd64 arm64)
 # case:expected LMM_API_GEN ("mainline" is the unpatched tree).
 cases=(mainline:7 none:0 v3:3 v4:4 v5:5 v6:6)
+FRESH=v5-amd64
 
 if ! rm -rf "$out" || ! mkdir -p "$out"; then
 	echo "cannot create $out" >&2
@@ -68,7 +71,7 @@ notok() {
 # run_case CASE WANT ARCH: prints its diagnostics, returns 0 on success.
 run_case() {
 	local c=$1 want=$2 a=$3
-	local dir=$out/$c-$a fix hdr got noise f rc cached patch=()
+	local dir=$out/$c-$a fix hdr got noise f rc cached cache=() patch=()
 	mkdir -p "$dir"
 	if [ "$c" != mainline ]; then
 		fix=$fixtures/$c.patch
@@ -76,7 +79,9 @@ run_case() {
 		head -n1 "$fix" | grep -q '^Fixture: ' || { echo "$fix: first line is not 'Fixture: ...'"; return 1; }
 		patch=(--patch "$fix")
 	fi
-	"$top/scripts/build-modules" --kdir "${KDIR[$a]}" --out "$dir" "${patch[@]}" --cache -- W=1 \
+	cache=(--cache)
+	[ "$c-$a" != "$FRESH" ] || cache=()
+	"$top/scripts/build-modules" --kdir "${KDIR[$a]}" --out "$dir" "${patch[@]}" "${cache[@]}" -- W=1 \
 		> "$dir/build-modules.log" 2>&1
 	rc=$?
 	if [ $rc -eq 4 ]; then
@@ -104,6 +109,7 @@ run_case() {
 			return 1
 		fi
 	done
+	cached=", built"
 	grep -q 'modules unchanged since an earlier build' "$dir/build-modules.log" && cached=", cached"
 	echo "$(sed -n 's/^#define LMM_API_NAME //p' "$dir/kmod.lmm_api.h"), gen $want, modules: $(find "$dir" -maxdepth 1 -name '*.ko' -printf '%f\n' | sort | paste -sd' ' -)${cached:-}"
 	return 0

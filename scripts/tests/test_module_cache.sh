@@ -101,15 +101,18 @@ tree_built_then_hit() {
 }
 c_change_hits() { tbuild tc "$out/c-changed.patch" && hit tc; }
 header_change_builds() { tbuild th "$out/h-changed.patch" && ! hit th; }
-# The build directory's utsversion.h as a link leaves it, for one build;
-# then its own content and time again (so make rebuilds nothing for it).
+# The build directory's utsversion.h as a link leaves it, for one build,
+# under the directory's lock (no kunit.py builds there meanwhile); then
+# its own content and time again, also when the test is killed (so make
+# rebuilds nothing for it).
 relinked_hits() {
-	local u=$bdir/include/generated/utsversion.h rc
-	cp -p "$u" "$out/utsversion.h.orig" && sed -i 's/"#[0-9]* /"#999 /; s/UTC/GMT/' "$u" || return 1
-	tbuild tu
-	rc=$?
-	cp -p "$out/utsversion.h.orig" "$u" || return 1
-	[ $rc = 0 ] && hit tu
+	(
+		u=$bdir/include/generated/utsversion.h
+		flock 9 && cp -p "$u" "$out/utsversion.h.orig" || exit 1
+		trap 'cp -p "$out/utsversion.h.orig" "$u"' EXIT
+		trap 'exit 1' INT TERM
+		sed -i 's/"#[0-9]* /"#999 /; s/UTC/GMT/' "$u" && tbuild tu && hit tu
+	) 9>> "$bdir.lock"
 }
 
 ktap_plan 9

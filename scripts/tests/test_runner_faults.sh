@@ -17,10 +17,12 @@ n=0 fail=0
 ok() { n=$((n + 1)); echo "ok $n $1"; }
 notok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $1"; shift; printf '# %s\n' "$@"; }
 
-# expect NAME APPEND TIMEOUT PATTERN [MODULE_ARGS [KEPT]]: run, want rc 1
-# and PATTERN (and KEPT, a result from before the failure) in the verdict.
+# expect NAME APPEND TIMEOUT PATTERN [MODULE_ARGS [KEPT [CONSOLE]]]: run,
+# want rc 1 and PATTERN (and KEPT, a result from before the failure) in
+# the verdict, and CONSOLE in the guest's console (the fault was the
+# one asked for, not a slow boot).
 expect() {
-	local name=$1 append=$2 timeout=$3 pattern=$4 margs=${5:-} kept=${6:-} rc t0=$EPOCHREALTIME secs
+	local name=$1 append=$2 timeout=$3 pattern=$4 margs=${5:-} kept=${6:-} cpat=${7:-} rc t0=$EPOCHREALTIME secs
 	"$top/scripts/run" --quiet --out "$out/$name" --append "$append" \
 		${margs:+--module-args "$margs"} --timeout "$timeout" amd64 > "$out/$name.log" 2>&1
 	rc=$?
@@ -33,6 +35,8 @@ expect() {
 		notok "$name" "the results from before the failure were not kept: no '$kept'"
 	elif [ ! -s "$out/$name/amd64/console.log" ]; then
 		notok "$name" "console log not kept"
+	elif [ -n "$cpat" ] && ! grep -q "$cpat" "$out/$name/amd64/console.log"; then
+		notok "$name" "the console lacks '$cpat': the guest timed out before the fault"
 	else
 		ok "$name ($secs s, console${kept:+ and earlier results} kept)"
 	fi
@@ -76,7 +80,7 @@ mkdir -p "$out"
 echo "KTAP version 1"
 echo "1..5"
 expect guest_panic lmm.selftest=panic 120 "kernel panic"
-expect guest_hang lmm.selftest=hang 10 "guest hung"
+expect guest_hang lmm.selftest=hang 10 "guest hung" "" "" "LMM: selftest: hanging"
 # Partial KTAP: the cases done before the crash keep their results.
 # insmod killed during concurrent_walks (60 s long): the module's waits
 # are killable, it stops its walkers and returns well within the timeout.

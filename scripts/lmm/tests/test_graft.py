@@ -137,6 +137,23 @@ class SuiteCopyTest(unittest.TestCase):
         self.assertFalse(os.path.exists(os.path.join(self.c, "kunit", "Kbuild")))
         self.assertEqual(self.read("kunit/new.c"), "n")
 
+    def test_what_an_in_place_build_left_is_not_copied(self):
+        for f in ("kunit/lmm_kunit.o", "kunit/.lmm_kunit.o.cmd", "kunit/lmm_api.h",
+                  "kunit/lazy_mmu_nesting_kunit.mod.c", "kunit/modules.order"):
+            self.write(f, "x")
+        self.copy()
+        self.assertEqual(sorted(os.listdir(os.path.join(self.c, "kunit"))), ["Kbuild", "lmm_kunit.c"])
+
+    def test_a_link_in_the_copys_place_is_removed_not_followed(self):
+        elsewhere = os.path.join(self.d, "elsewhere")
+        os.makedirs(elsewhere)
+        open(os.path.join(elsewhere, "keep"), "w").close()
+        os.symlink(elsewhere, self.bdir + ".suite")
+        self.copy()
+        self.assertFalse(os.path.islink(self.c))
+        self.assertEqual(self.read("kunit/lmm_kunit.c"), "a")
+        self.assertEqual(os.listdir(elsewhere), ["keep"])
+
     def test_links_are_copied_as_links_and_never_followed(self):
         elsewhere = os.path.join(self.d, "elsewhere")
         os.makedirs(elsewhere)
