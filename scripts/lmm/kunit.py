@@ -233,8 +233,6 @@ class Runner:
         self.dirs: List[str] = []
         self.broken = False         # a lane that yields no verdict of its own
         self.native = lanes.host_arch()
-        # The suite the build directory's builds see (suite_copy_for).
-        self.suite: Optional[str] = None
 
     def lane_dir(self, lane: lanes.Lane) -> str:
         d = os.path.join(self.out, lane.name)
@@ -308,7 +306,7 @@ class Runner:
         t0 = time.monotonic()
         try:
             rc = pipeline.kunit_tool(self.ksrc, argv, (self.out, bdir), os.path.join(d, "kunit.log"),
-                                     rw=(bdir, jdir) if jdir else (), suite=self.suite)
+                                     rw=(bdir, jdir) if jdir else (), suite=pipeline.suite_copy(bdir))
         finally:
             if jdir:
                 pipeline.take_outputs(jdir, d)
@@ -410,7 +408,7 @@ class Runner:
 
     def run_build_locked(self, build: lanes.Build, chosen: List[lanes.Lane], bdir: str) -> None:
         try:
-            self.suite = pipeline.suite_copy_for(bdir)
+            pipeline.suite_copy_for(bdir)
         except OSError as e:
             for lane in chosen:
                 self.guarded(lane, self.lane_error, lane, "the build directory %s: %s" % (bdir, e))

@@ -322,10 +322,26 @@ SUITE_PATHS = ("kunit", "scenarios", "scripts/detect-api")
 
 def built_here(name: str) -> bool:
     """Whether NAME is what a build in the checkout itself leaves beside
-    the sources (build-modules' key leaves the same out)."""
+    the sources (build-modules' key leaves out the objects, modules,
+    .mod and .cmd files too)."""
     return (name.endswith((".o", ".ko", ".a")) or ".mod" in name or
             (name.startswith(".") and name.endswith(".cmd")) or
             name in ("lmm_api.h", "modules.order", "Module.symvers"))
+
+
+def suite_copy(bdir: str) -> str:
+    """Where suite_copy_for makes BDIR's copy of the suite."""
+    return bdir + ".suite"
+
+
+def _copy_entry(path: str) -> Optional[Tuple]:
+    """What suite_copy_for keeps of PATH: ("l", target) for a link,
+    ("f", mode) for a file, None for anything else."""
+    if os.path.islink(path):
+        return ("l", os.readlink(path))
+    if os.path.isfile(path):
+        return ("f", os.stat(path).st_mode & 0o755 | 0o644)
+    return None
 
 
 def suite_copy_for(bdir: str, top: str = TOP) -> str:
@@ -340,28 +356,23 @@ def suite_copy_for(bdir: str, top: str = TOP) -> str:
     Symbolic links are copied as links; what an in-place build left in
     the checkout (objects, modules, .cmd files, its lmm_api.h) is not
     copied.  Call it holding BDIR's lock, before the build."""
-    copy = bdir + ".suite"
+    copy = suite_copy(bdir)
     if os.path.islink(copy):
         os.unlink(copy)         # never followed: what it points at stays
     want = {}           # relative path: ("d",), ("l", target) or ("f", mode)
     for p in SUITE_PATHS:
         full = os.path.join(top, p)
-        if os.path.islink(full):
-            want[p] = ("l", os.readlink(full))
-        elif os.path.isfile(full):
-            want[p] = ("f", os.stat(full).st_mode & 0o755 | 0o644)
-        elif os.path.isdir(full):
+        if os.path.isdir(full) and not os.path.islink(full):
             for root, dirs, files in os.walk(full):
                 want[os.path.relpath(root, top)] = ("d",)
-                for n in dirs + files:
-                    f = os.path.join(root, n)
-                    r = os.path.relpath(f, top)
-                    if n in files and built_here(n):
-                        continue
-                    if os.path.islink(f):
-                        want[r] = ("l", os.readlink(f))
-                    elif os.path.isfile(f):
-                        want[r] = ("f", os.stat(f).st_mode & 0o755 | 0o644)
+                for n in dirs + [n for n in files if not built_here(n)]:
+                    e = _copy_entry(os.path.join(root, n))
+                    if e:
+                        want[os.path.relpath(os.path.join(root, n), top)] = e
+        else:
+            e = _copy_entry(full)
+            if e:
+                want[p] = e
     for p in list(want):
         d = os.path.dirname(p)
         while d:

@@ -111,7 +111,7 @@ run_case() {
 	done
 	cached=", built"
 	grep -q 'modules unchanged since an earlier build' "$dir/build-modules.log" && cached=", cached"
-	echo "$(sed -n 's/^#define LMM_API_NAME //p' "$dir/kmod.lmm_api.h"), gen $want, modules: $(find "$dir" -maxdepth 1 -name '*.ko' -printf '%f\n' | sort | paste -sd' ' -)${cached:-}"
+	echo "$(sed -n 's/^#define LMM_API_NAME //p' "$dir/kmod.lmm_api.h"), gen $want, modules: $(find "$dir" -maxdepth 1 -name '*.ko' -printf '%f\n' | sort | paste -sd' ' -)$cached"
 	return 0
 }
 
